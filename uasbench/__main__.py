@@ -1,0 +1,5 @@
+import sys
+
+from uasbench.cli import main
+
+sys.exit(main())

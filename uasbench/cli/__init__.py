@@ -1,0 +1,54 @@
+"""The ``uasbench`` command line: one entry point, one module per command group under ``uasbench/cli/``.
+
+Every non-underscore module in this package defines ``register(subparsers)``; they are discovered
+automatically so adding a command never touches this file. Heavy imports (torch, mlflow, ...) stay
+inside the command functions so ``uasbench --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from uasbench import __version__
+from uasbench.errors import UasbenchError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="uasbench",
+        description="Benchmark harness for one-prompt universal anomaly segmentation "
+        "(MetaUAS, OneNIP and baselines). Every command takes --device auto|cpu|cuda.",
+        epilog="Run 'uasbench COMMAND --help' for the options of one command.",
+    )
+    parser.add_argument("--version", action="version", version=f"uasbench {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        importlib.import_module(f"{__name__}.{info.name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        # A group without its subcommand (e.g. 'uasbench data') prints that group's help.
+        (getattr(args, "group_parser", None) or parser).print_help(sys.stderr)
+        return 2
+    try:
+        return int(func(args) or 0)
+    except UasbenchError as err:
+        print(f"uasbench: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("uasbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Helpers every command module uses so all commands share the same options and behaviour."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Callable
+
+from uasbench.devices import DEVICE_CHOICES
+
+Handler = Callable[[argparse.Namespace], Any]
+
+
+def add_command(subparsers: Any, name: str, help: str, func: Handler, description: str | None = None
+                ) -> argparse.ArgumentParser:
+    """Add a leaf command with the options every command takes (``--device``)."""
+    parser = subparsers.add_parser(name, help=help, description=description or help,
+                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                        help="compute device; auto = CUDA when present, else CPU")
+    parser.set_defaults(func=func)
+    return parser
+
+
+def add_group(subparsers: Any, name: str, help: str) -> Any:
+    """Add a command group (``uasbench data ...``) and return its sub-subparsers."""
+    group = subparsers.add_parser(name, help=help, description=help)
+    group.set_defaults(func=None, group_parser=group)
+    return group.add_subparsers(dest=f"{name}_command", metavar="SUBCOMMAND", title="subcommands")
+
+
+def add_group_from_parts(subparsers: Any, name: str, help: str, parts: list[str]) -> Any:
+    """A command group whose subcommands live in ``uasbench/cli/_{name}_{part}.py`` (each has ``register``).
+
+    Parts not yet written are skipped, so a group grows one file at a time without editing shared code.
+    """
+    import importlib
+
+    group = add_group(subparsers, name, help)
+    for part in parts:
+        try:
+            module = importlib.import_module(f"uasbench.cli._{name}_{part}")
+        except ModuleNotFoundError as err:
+            if err.name != f"uasbench.cli._{name}_{part}":
+                raise
+            continue
+        module.register(group)
+    return group

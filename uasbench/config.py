@@ -1,0 +1,73 @@
+"""Load and validate workflow configs; errors name the offending key so a typo never runs silently."""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from uasbench.errors import ConfigError
+
+
+def load_schema() -> dict[str, Any]:
+    return yaml.safe_load(resources.files("uasbench").joinpath("config.schema.yaml").read_text())
+
+
+def _key_path(path) -> str:
+    return ".".join(str(p) for p in path) or "<top level>"
+
+
+def validate_config(config: dict[str, Any], source: str = "config") -> dict[str, Any]:
+    """Validate against the JSON schema plus the cross-references a schema cannot express."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(load_schema())
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(e.absolute_path)))
+    if errors:
+        err = errors[0]
+        if err.validator == "additionalProperties":
+            raise ConfigError(f"{source}: unknown key at {_key_path(err.absolute_path)}: {err.message}")
+        raise ConfigError(f"{source}: invalid value at {_key_path(err.absolute_path)}: {err.message}")
+    training = config.get("training", {})
+    for name, run in config["runs"].items():
+        if "model" in run and run["model"] not in training:
+            raise ConfigError(f"{source}: runs.{name}.model = {run['model']!r} is not a key of 'training' "
+                              f"(known: {', '.join(sorted(training)) or 'none'})")
+        for ds in run.get("datasets", []):
+            if ds not in config["datasets"]:
+                raise ConfigError(f"{source}: runs.{name}.datasets names unknown dataset {ds!r}")
+    for name, ds in config["datasets"].items():
+        if ds["kind"] != "synthetic-ad" and not ds.get("root"):
+            raise ConfigError(f"{source}: datasets.{name}.root must name the {ds['kind']} folder")
+    for name, entry in training.items():
+        data = entry.get("data")
+        if data and data != "change_pairs" and data not in config["datasets"]:
+            raise ConfigError(f"{source}: training.{name}.data = {data!r} is neither 'change_pairs' nor a dataset")
+    return config
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        config = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(config).__name__}")
+    config = copy.deepcopy(config)
+    if overrides:
+        config.update(overrides)
+    return validate_config(config, source=str(path))
+
+
+def dataset_root(config: dict[str, Any], dataset: str) -> Path:
+    """Where a dataset lives: generated ones under results/data/<name>, real ones at their configured root."""
+    spec = config["datasets"][dataset]
+    if spec["kind"] == "synthetic-ad":
+        return Path(config["results_dir"]) / "data" / dataset
+    return Path(spec["root"])

@@ -1,0 +1,51 @@
+"""The interface every method of the harness shares (anomalib style: the ``nn.Module`` is kept apart from the glue)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+
+def count_parameters(module: nn.Module) -> dict[str, int]:
+    """Total and learnable (requires_grad) parameter counts, shared tensors counted once."""
+    seen: set[int] = set()
+    total = learnable = 0
+    for p in module.parameters():
+        if id(p) in seen:
+            continue
+        seen.add(id(p))
+        total += p.numel()
+        learnable += p.numel() if p.requires_grad else 0
+    return {"total": total, "learnable": learnable}
+
+
+class Method:
+    """A method owns ``model`` (an ``nn.Module``), reports parameter counts and its backbone's weight source,
+    can ``fit`` on k normal images (k = 0 for zero-shot; trainable methods train through ``uasbench.training``)
+    and ``predict`` anomaly maps (B, H, W) and image scores (B,) for a query batch (and a prompt batch or None).
+
+    Images are RGB float tensors in [0, 1], shape (B, 3, H, W); each method normalises inside.
+    """
+
+    name: ClassVar[str] = "method"
+    #: number of normal images per category the method uses at test time (0 = zero-shot, None = full training set)
+    shots: ClassVar[int | None] = 1
+    model: nn.Module
+    weight_source: str = "random"
+
+    def parameter_counts(self) -> dict[str, int]:
+        return count_parameters(self.model)
+
+    def to(self, device: torch.device | str) -> "Method":
+        self.model.to(device)
+        return self
+
+    def fit(self, normal_images: torch.Tensor | None, category: str | None = None) -> None:
+        """Use k normal images of one category (memory banks, visual prompts). Default: nothing to fit."""
+
+    @torch.no_grad()
+    def predict(self, query: torch.Tensor, prompt: torch.Tensor | None = None,
+                category: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError

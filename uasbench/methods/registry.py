@@ -1,0 +1,50 @@
+"""Name → method class registry. Method modules are imported lazily so ``create('patchcore')`` never imports CLIP."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Callable, TypeVar
+
+from uasbench.errors import ConfigError
+
+# Which module defines each method name; the module registers the class with @register_method on import.
+METHOD_MODULES: dict[str, str] = {
+    "metauas": "uasbench.methods.metauas",
+    "patchcore": "uasbench.methods.patchcore",
+    "clip": "uasbench.methods.clip_zeroshot",
+    "winclip": "uasbench.methods.winclip",
+    "winclip+": "uasbench.methods.winclip",
+    "prompt-diff": "uasbench.methods.sanity",
+    "random": "uasbench.methods.sanity",
+    "onenip": "uasbench.methods.onenip",
+    "uniad": "uasbench.methods.uniad",
+}
+
+_REGISTRY: dict[str, type] = {}
+T = TypeVar("T", bound=type)
+
+
+def register_method(name: str) -> Callable[[T], T]:
+    def decorator(cls: T) -> T:
+        _REGISTRY[name] = cls
+        cls.name = name
+        return cls
+    return decorator
+
+
+def list_methods() -> list[str]:
+    return sorted(METHOD_MODULES)
+
+
+def create(name: str, **config: Any):
+    """Build the method ``name`` with its config (e.g. ``create("metauas", backbone="efficientnet_b4")``)."""
+    if name not in METHOD_MODULES:
+        raise ConfigError(f"unknown method {name!r}; known methods: {', '.join(list_methods())}")
+    if name not in _REGISTRY:
+        try:
+            importlib.import_module(METHOD_MODULES[name])
+        except ModuleNotFoundError as err:
+            if err.name == METHOD_MODULES[name]:
+                raise ConfigError(f"method {name!r} is declared but its module {err.name} is not implemented yet") from err
+            raise
+    return _REGISTRY[name](**config)
