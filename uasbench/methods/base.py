@@ -32,6 +32,8 @@ class Method:
     name: ClassVar[str] = "method"
     #: number of normal images per category the method uses at test time (0 = zero-shot, None = full training set)
     shots: ClassVar[int | None] = 1
+    #: False for methods that fit a memory on fixed prompts (PatchCore, WinCLIP+): no per-query prompt batches
+    accepts_prompt_batch: ClassVar[bool] = True
     model: nn.Module
     weight_source: str = "random"
 

@@ -1,0 +1,39 @@
+"""``uasbench predict RUN``: anomaly maps and image scores of one configured run on one dataset and prompt seed."""
+
+from __future__ import annotations
+
+import argparse
+
+from uasbench.cli._common import add_command
+
+
+def run(args: argparse.Namespace) -> int:
+    from uasbench.config import load_config
+    from uasbench.devices import resolve_device
+    from uasbench.pipeline.predict import run_predict
+
+    config = load_config(args.config)
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+    meta = run_predict(config, args.run, args.dataset, args.seed, args.out, resolve_device(args.device),
+                       batch_size=args.batch_size, mode=args.mode)
+    print(f"{args.run} on {args.dataset} (seed {args.seed}, prompt {meta['prompt']}): {meta['n_images']} images in "
+          f"{meta['seconds']:.1f}s -> {args.out}  [weights: {meta['weight_source']}]")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = add_command(subparsers, "predict", "write anomaly maps + image scores of a configured run (float16 npz per category)",
+                    run, description="Run one entry of the config's 'runs' section on one dataset with one prompt seed. "
+                    "Prompt modes: none (zero-shot), random (one fixed normal image per category and seed), "
+                    "random-per-image (OneNIP), best-match / best-match-agnostic (faiss cosine on pooled encoder features).")
+    p.add_argument("run", help="key of the config's 'runs' section, e.g. metauas, metauas-best, patchcore")
+    p.add_argument("--config", default="config/config.yaml")
+    p.add_argument("--dataset", required=True, help="key of the config's 'datasets' section")
+    p.add_argument("--seed", type=int, default=0, help="prompt seed (MetaUAS: 1, 3, 5, 7, 9)")
+    p.add_argument("--out", required=True, help="predictions folder (one <category>.npz each + meta.json)")
+    p.add_argument("--mode", default=None, choices=["none", "random", "random-per-image", "best-match", "best-match-agnostic"],
+                   help="override the run's prompt mode")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")

@@ -1,0 +1,1 @@
+"""Glue between config, data, methods and outputs: one module per workflow stage (train, predict, ...)."""

@@ -1,0 +1,57 @@
+"""``uasbench train``: train one configured model (a key of the config's ``training`` section).
+
+Each trainable method module provides ``training_dataset(config, entry)``, ``training_loss(model, batch)`` and
+``TRAIN_DEFAULTS`` (grad-clip, lr schedule); this module owns the rest: the loop, checkpoints, the final model file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from uasbench.errors import ConfigError
+from uasbench.io import atomic_path, write_json
+from uasbench.methods import create
+from uasbench.pipeline.methods import method_kwargs, model_dir
+from uasbench.training import TrainSpec, train
+
+# Where each trainable method's training hooks live (dataset builder, loss, defaults).
+TRAINING_HOOKS = {"metauas": "uasbench.methods.metauas.training",
+                  "onenip": "uasbench.methods.reconstruction_training",
+                  "uniad": "uasbench.methods.reconstruction_training"}
+
+
+def run_training(config: dict, model_name: str, device: torch.device, resume: bool = True,
+                 out_dir: str | Path | None = None) -> dict[str, Any]:
+    if model_name not in config.get("training", {}):
+        raise ConfigError(f"unknown model {model_name!r}; 'training' defines: {', '.join(sorted(config.get('training', {})))}")
+    entry = config["training"][model_name]
+    out = Path(out_dir) if out_dir else model_dir(config, model_name)
+    hooks = importlib.import_module(TRAINING_HOOKS[entry["method"]])
+    defaults = dict(getattr(hooks, "TRAIN_DEFAULTS", {}))
+    spec = TrainSpec(epochs=entry.get("epochs", defaults.pop("epochs", 1)),
+                     batch_size=entry.get("batch_size", defaults.pop("batch_size", 8)),
+                     lr=entry.get("lr", defaults.pop("lr", 1e-4)),
+                     weight_decay=entry.get("weight_decay", defaults.pop("weight_decay", 1e-4)),
+                     seed=entry.get("seed", 0), **{k: v for k, v in defaults.items()
+                                                   if k in ("grad_clip", "step_size", "gamma", "betas")})
+    torch.manual_seed(spec.seed)
+    method = create(entry["method"], **method_kwargs(entry))
+    dataset = hooks.training_dataset(config, entry)
+    t0 = time.perf_counter()
+    history = train(method.model, hooks.training_loss, dataset, spec, out, device, resume=resume,
+                    desc=f"train {model_name}", meta={"model": model_name, "method": entry["method"]})
+    final = {"method": entry["method"], "model": model_name, "state_dict": method.model.state_dict(),
+             "weight_source": method.weight_source, "entry": entry}
+    with atomic_path(out / "model.pt") as tmp:
+        torch.save(final, tmp)
+    summary = {"model": model_name, "method": entry["method"], "history": history, "tier": config["tier"],
+               "weight_source": method.weight_source, "params": method.parameter_counts(),
+               "train_seconds_this_invocation": time.perf_counter() - t0, "n_train_items": len(dataset),
+               "device": str(device)}
+    write_json(out / "train_summary.json", summary)
+    return summary

@@ -1,0 +1,172 @@
+"""One training loop for every trainable method: per-epoch checkpoints, bit-for-bit resume, progress bar.
+
+Resume contract: a checkpoint is written (atomically) after every epoch with model, optimizer, scheduler and all RNG
+states. Data order and augmentation depend only on (seed, epoch, index), so a run killed mid-epoch and resumed from
+its last checkpoint ends with exactly the weights of an uninterrupted run on CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from uasbench.errors import CheckpointError
+from uasbench.io import atomic_path
+
+LossFn = Callable[[nn.Module, Any], torch.Tensor]
+
+
+@dataclass
+class TrainSpec:
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    seed: int = 0
+    grad_clip: float | None = None
+    step_size: int | None = None  # StepLR step in epochs (None = constant lr)
+    gamma: float = 0.1
+    betas: tuple[float, float] = (0.9, 0.999)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _rng_state() -> dict[str, Any]:
+    """RNG states as tensors and plain tuples, so checkpoints load with ``weights_only=True``."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"torch": torch.get_rng_state(), "numpy": (name, torch.from_numpy(keys.astype(np.int64)), int(pos),
+                                                       int(has_gauss), float(cached)),
+            "python": random.getstate()}
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
+    random.setstate(state["python"])
+
+
+def make_optimizer(model: nn.Module, spec: TrainSpec):
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("model has no learnable parameters")
+    optimizer = torch.optim.AdamW(params, lr=spec.lr, weight_decay=spec.weight_decay, betas=spec.betas)
+    step = spec.step_size or max(spec.epochs, 1) * 10**6
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=step, gamma=spec.gamma)
+    return optimizer, scheduler
+
+
+def save_checkpoint(path: Path, model: nn.Module, optimizer, scheduler, epoch: int, history: list[dict],
+                    meta: dict[str, Any]) -> None:
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+             "epoch": epoch, "rng": _rng_state(), "history": history, "meta": meta}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError / RuntimeError / EOFError for bad files
+        raise CheckpointError(f"{path}: cannot load training checkpoint ({type(err).__name__}: {err})") from err
+
+
+def train(model: nn.Module, loss_fn: LossFn, dataset, spec: TrainSpec, out_dir: str | Path,
+          device: torch.device, resume: bool = True, desc: str = "train", meta: dict[str, Any] | None = None,
+          on_epoch_end: Callable[[int, dict], None] | None = None) -> list[dict]:
+    """Train ``model`` on ``dataset`` with ``loss_fn(model, batch)``; checkpoints go to ``out_dir/checkpoint.pt``.
+
+    ``dataset`` may define ``set_epoch(epoch)`` to make its augmentation a function of the epoch.
+    Returns the per-epoch history (loss, lr, seconds, samples/s).
+    """
+    from tqdm.auto import tqdm
+
+    out_dir = Path(out_dir)
+    ckpt_path = out_dir / "checkpoint.pt"
+    model.to(device)
+    seed_everything(spec.seed)
+    optimizer, scheduler = make_optimizer(model, spec)
+    history: list[dict] = []
+    start_epoch = 0
+    if resume and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path)
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as err:
+            raise CheckpointError(f"{ckpt_path}: does not fit this model ({err})") from err
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        _set_rng_state(state["rng"])
+        history = state["history"]
+        start_epoch = state["epoch"] + 1
+        print(f"[{desc}] resumed from {ckpt_path} after epoch {state['epoch'] + 1}/{spec.epochs}")
+    for epoch in range(start_epoch, spec.epochs):
+        if hasattr(dataset, "set_epoch"):
+            dataset.set_epoch(epoch)
+        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(spec.seed * 100003 + epoch))
+        n_batches = math.ceil(len(dataset) / spec.batch_size)
+        model.train()
+        total, seen, t0 = 0.0, 0, time.perf_counter()
+        bar = tqdm(range(n_batches), desc=f"{desc} epoch {epoch + 1}/{spec.epochs}", leave=False, mininterval=1.0)
+        for b in bar:
+            idx = order[b * spec.batch_size:(b + 1) * spec.batch_size].tolist()
+            batch = _to_device(_collate([dataset[i] for i in idx]), device)
+            loss = loss_fn(model, batch)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"[{desc}] non-finite loss {loss.item()} at epoch {epoch + 1}, batch {b}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if spec.grad_clip:
+                nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], spec.grad_clip)
+            optimizer.step()
+            total += loss.item() * len(idx)
+            seen += len(idx)
+            bar.set_postfix(loss=f"{total / seen:.4f}", pairs_s=f"{seen / (time.perf_counter() - t0):.1f}")
+        bar.close()
+        scheduler.step()
+        seconds = time.perf_counter() - t0
+        record = {"epoch": epoch + 1, "loss": total / max(seen, 1), "lr": optimizer.param_groups[0]["lr"],
+                  "seconds": seconds, "samples_per_s": seen / max(seconds, 1e-9)}
+        history.append(record)
+        print(f"[{desc}] epoch {epoch + 1}/{spec.epochs} loss {record['loss']:.4f} "
+              f"{record['samples_per_s']:.1f} samples/s {seconds:.1f}s")
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, record)
+        save_checkpoint(ckpt_path, model, optimizer, scheduler, epoch, history, {**(meta or {}), "spec": asdict(spec)})
+    return history
+
+
+def _collate(items: list) -> Any:
+    first = items[0]
+    if isinstance(first, torch.Tensor):
+        return torch.stack(items)
+    if isinstance(first, (tuple, list)):
+        return type(first)(_collate(list(group)) for group in zip(*items))
+    if isinstance(first, dict):
+        return {k: _collate([it[k] for it in items]) for k in first}
+    if isinstance(first, (int, float)):
+        return torch.tensor(items)
+    return items
+
+
+def _to_device(batch: Any, device: torch.device) -> Any:
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    return batch
