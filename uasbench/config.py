@@ -39,6 +39,13 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
         for ds in run.get("datasets", []):
             if ds not in config["datasets"]:
                 raise ConfigError(f"{source}: runs.{name}.datasets names unknown dataset {ds!r}")
+    for name, table in config.get("tables", {}).items():
+        for run in table["runs"]:
+            if run not in config["runs"]:
+                raise ConfigError(f"{source}: tables.{name}.runs names unknown run {run!r}")
+        for ds in table.get("datasets", []):
+            if ds not in config["datasets"]:
+                raise ConfigError(f"{source}: tables.{name}.datasets names unknown dataset {ds!r}")
     for name, ds in config["datasets"].items():
         if ds["kind"] != "synthetic-ad" and not ds.get("root"):
             raise ConfigError(f"{source}: datasets.{name}.root must name the {ds['kind']} folder")

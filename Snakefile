@@ -1,0 +1,25 @@
+# uasbench main workflow: `snakemake --cores all` runs the embedded default (config/config.yaml);
+# `snakemake --cores all --configfile config/paper.yaml` the paper-scale reproduction.
+# Every rule calls one `uasbench` CLI command; outputs go to results/, tables and figures to reports/<tier>/.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/predict.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/efficiency.smk"
+include: "workflow/rules/track.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        REPORT_OUTPUTS,

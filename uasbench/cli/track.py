@@ -1,0 +1,29 @@
+"""``uasbench track``: log the workflow's metrics, parameter counts and latency to MLflow."""
+
+from __future__ import annotations
+
+import argparse
+
+from uasbench.cli._common import add_command
+
+
+def run(args: argparse.Namespace) -> int:
+    from uasbench.config import load_config
+    from uasbench.pipeline.track import track_all
+    from uasbench.tracking import tracking_uri_for
+
+    config = load_config(args.config)
+    logged = track_all(config, args.out)
+    print(f"logged {len(logged)} runs to {tracking_uri_for(config)}; open the UI with:\n"
+          f"  mlflow ui --backend-store-uri {tracking_uri_for(config)} --host 127.0.0.1 --port 5000")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = add_command(subparsers, "track", "log every metrics file (+ params, latency, tags) to MLflow, one run per "
+                    "(run, dataset, seed)", run,
+                    description="Reads <results_dir>/metrics/<dataset>/<run>/seed<S>.json and efficiency/<run>.json and "
+                    "logs them to the MLflow store (sqlite under results/ unless mlflow.tracking_uri is set). Logging a key "
+                    "again replaces its run, so there is always exactly one run per (run, dataset, seed).")
+    p.add_argument("--config", default="config/config.yaml")
+    p.add_argument("--out", required=True, help="JSON list of the logged run ids")

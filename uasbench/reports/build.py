@@ -1,0 +1,158 @@
+"""``uasbench report``: every configured paper table (Markdown, LaTeX, CSV), figures and an index, per tier."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from uasbench.io import write_text
+from uasbench.reports.collect import METRICS, categories_of, collect_runs
+from uasbench.reports.tables import Table, fmt_percent, fmt_plain, mean_std, to_csv, to_latex, to_markdown
+
+DEFAULT_COLUMNS = list(METRICS)
+PAPER_DATASET_OF_KIND = {"mvtec": "mvtec", "visa": "visa", "goodsad": "goods", "btad": "btad"}
+
+
+def default_tables(config: dict) -> dict[str, dict]:
+    runs = list(config["runs"])
+    tables = {"main": {"title": "Anomaly classification and segmentation (cf. MetaUAS Tab 1)", "runs": runs,
+                       "paper_table": "metauas_tab1"},
+              "efficiency": {"title": "Parameters and latency (cf. MetaUAS Tab 2)", "runs": runs, "efficiency": True}}
+    for ds in config["datasets"]:
+        tables[f"per_category_{ds}"] = {"title": f"Per-category results on {ds}", "runs": runs, "datasets": [ds],
+                                        "per_category": True, "columns": ["I-AUROC", "P-AP"]}
+    return tables
+
+
+def banner(config: dict, df: pd.DataFrame) -> list[str]:
+    protocols = ", ".join(sorted(df["metric_protocol"].unique()))
+    notes = [f"config tier: {config['tier']} — " + ("reproduction at paper scale" if config["tier"] == "paper" else
+             "scaled-down run on generated data and shipped/random weights; NOT comparable to the papers' numbers"),
+             f"metric protocol: {protocols}"]
+    random_runs = sorted(df.loc[df["weight_source"] == "random", "run"].unique())
+    if random_runs:
+        notes.append("RANDOM backbone weights (results not meaningful as a method comparison): " + ", ".join(random_runs))
+    return notes
+
+
+def _run_label(config: dict, run: str) -> str:
+    return config["runs"][run].get("label", run)
+
+
+def metrics_table(config: dict, df: pd.DataFrame, spec: dict, dataset: str) -> Table:
+    cols = spec.get("columns", DEFAULT_COLUMNS)
+    rows = []
+    for run in spec["runs"]:
+        sub = df[(df["run"] == run) & (df["dataset"] == dataset)]
+        if sub.empty:
+            continue
+        cells = [fmt_percent(*mean_std(sub[c])) if c in sub else "–" for c in cols]
+        rows.append([_run_label(config, run), config["runs"][run].get("prompt", "random"), len(sub),
+                     ", ".join(sorted(sub["weight_source"].unique()))] + cells)
+    return Table(f"{spec['title']} — {dataset}", ["Method", "Prompt", "Seeds", "Weights"] + cols, rows,
+                 banner(config, df[df["dataset"] == dataset]))
+
+
+def per_category_table(config: dict, df: pd.DataFrame, spec: dict, dataset: str, metric: str) -> Table:
+    runs = [r for r in spec["runs"] if not df[(df["run"] == r) & (df["dataset"] == dataset)].empty]
+    rows = []
+    for cat in categories_of(df, dataset) + ["mean"]:
+        col = metric if cat == "mean" else f"cat.{cat}.{metric}"
+        rows.append([cat] + [fmt_percent(*mean_std(df[(df["run"] == r) & (df["dataset"] == dataset)][col]))
+                             if col in df else "–" for r in runs])
+    return Table(f"{spec['title']} — {metric}", ["Category"] + [_run_label(config, r) for r in runs], rows,
+                 banner(config, df[df["dataset"] == dataset]))
+
+
+def efficiency_table(config: dict, df: pd.DataFrame, spec: dict) -> Table:
+    import json
+
+    rows = []
+    for run in spec["runs"]:
+        path = Path(config["results_dir"]) / "efficiency" / f"{run}.json"
+        if not path.exists():
+            continue
+        eff = json.loads(path.read_text())
+        sub = df[df["run"] == run]
+        lat = eff.get("latency_ms", {})
+        per_image = {b: s["median"] / int(b) for b, s in lat.items()}
+        rows.append([_run_label(config, run), f"{eff['params']['total'] / 1e6:.1f} ({eff['params']['learnable'] / 1e6:.1f})",
+                     eff["image_size"], fmt_plain(lat.get("1", {}).get("median"), 1),
+                     " / ".join(f"{v:.1f}@b{b}" for b, v in sorted(per_image.items(), key=lambda x: int(x[0]))),
+                     eff.get("weight_source", "?")] + [fmt_percent(*mean_std(sub[c])) if c in sub else "–"
+                                                       for c in ("I-AUROC", "P-AUROC", "P-AP")])
+    notes = banner(config, df) + [f"latency: median wall-clock ms of one forward on this machine's device "
+                                  f"(see efficiency JSON for device/threads); MetaUAS Tab 2 used one V100 at batch 32"]
+    return Table(spec["title"], ["Method", "All params M (learnable)", "Input", "ms @ b1", "ms/image", "Weights",
+                                 "I-AUROC", "P-AUROC", "P-AP"], rows, notes)
+
+
+def paper_vs_reproduced(config: dict, df: pd.DataFrame, spec: dict) -> Table | None:
+    from uasbench.reports.paper_numbers import load_paper_numbers
+
+    if not spec.get("paper_table"):
+        return None
+    paper = load_paper_numbers()
+    paper = paper[(paper["table"] == spec["paper_table"]) & paper["category"].isna()]
+    rows = []
+    for ds_name, ds in config["datasets"].items():
+        paper_ds = ds.get("paper_dataset") or PAPER_DATASET_OF_KIND.get(ds["kind"])
+        for run in spec["runs"]:
+            row_id = config["runs"][run].get("paper_row")
+            if not row_id:
+                continue
+            sub = df[(df["run"] == run) & (df["dataset"] == ds_name)]
+            for metric in spec.get("columns", DEFAULT_COLUMNS):
+                ref = paper[(paper["dataset"] == paper_ds) & (paper["row"] == row_id) & (paper["column"] == metric)]
+                mine = mean_std(sub[metric])[0] * 100 if metric in sub and not sub.empty else float("nan")
+                theirs = float(ref["value"].iloc[0]) if not ref.empty else float("nan")
+                rows.append([_run_label(config, run), ds_name, paper_ds or "–", metric, fmt_plain(theirs, 1),
+                             fmt_plain(mine, 1), fmt_plain(mine - theirs, 1)])
+    notes = banner(config, df)
+    if config["tier"] != "paper":
+        notes.append("this tier's datasets are not the papers' datasets: the deltas are NOT a reproduction check")
+    return Table(f"Paper vs reproduced ({spec['paper_table']})", ["Method", "Dataset", "Paper dataset", "Metric",
+                                                                 "Paper", "Reproduced", "Δ"], rows, notes)
+
+
+def write_table(out_dir: Path, name: str, table: Table) -> list[Path]:
+    paths = []
+    for ext, render in (("md", to_markdown), ("tex", to_latex), ("csv", to_csv)):
+        path = out_dir / "tables" / f"{name}.{ext}"
+        write_text(path, render(table))
+        paths.append(path)
+    return paths
+
+
+def build_report(config: dict, out_dir: str | Path) -> Path:
+    from uasbench.reports.figures import bar_chart, qualitative_figure
+
+    out_dir = Path(out_dir)
+    df = collect_runs(config)
+    tables = config.get("tables") or default_tables(config)
+    sections: list[str] = []
+    for name, spec in tables.items():
+        datasets = spec.get("datasets", list(config["datasets"]))
+        if spec.get("efficiency"):
+            built = [(name, efficiency_table(config, df, spec))]
+        elif spec.get("per_category"):
+            built = [(f"{name}_{ds}_{m}", per_category_table(config, df, spec, ds, m))
+                     for ds in datasets for m in spec.get("columns", ["I-AUROC", "P-AP"])]
+        else:
+            built = [(f"{name}_{ds}", metrics_table(config, df, spec, ds)) for ds in datasets]
+            versus = paper_vs_reproduced(config, df, spec)
+            if versus is not None:
+                built.append((f"{name}_paper_vs_reproduced", versus))
+        for table_name, table in built:
+            write_table(out_dir, table_name, table)
+            sections.append(to_markdown(table) + f"\n(files: tables/{table_name}.md / .tex / .csv)\n")
+    figures = []
+    for ds in config["datasets"]:
+        figures.append(bar_chart(df, ds, list(config["runs"]), out_dir / "figures" / f"bars_{ds}.png"))
+        figures.append(qualitative_figure(config, ds, list(config["runs"]), out_dir / "figures" / f"qualitative_{ds}.png"))
+    fig_md = "\n".join(f"![{p.stem}](figures/{p.name})" for p in figures if p is not None)
+    index = out_dir / "index.md"
+    write_text(index, f"# uasbench report — tier: {config['tier']}\n\n" + "\n".join(sections) + "\n## Figures\n\n"
+               + fig_md + "\n")
+    return index

@@ -1,0 +1,74 @@
+# Config validation, the resolved config every CLI call reads, and the job lists (runs x datasets x seeds).
+import os
+from pathlib import Path
+
+import yaml
+
+from uasbench.config import validate_config, dataset_root
+from uasbench.errors import UasbenchError
+
+try:
+    validate_config(config, source="snakemake config")
+except UasbenchError as err:
+    raise WorkflowError(str(err))
+
+RESULTS = config["results_dir"]
+TIER = config["tier"]
+REPORT_DIR = f"reports/{TIER}"
+GPU = 1 if config.get("device", "auto") == "cuda" else 0
+UAS = "uasbench"
+
+# Every CLI call reads this file, so --config overrides on the command line reach the commands too.
+# It is rewritten only when its content changes, keeping a second invocation a no-op.
+RESOLVED_CONFIG = f"{RESULTS}/config.resolved.yaml"
+_text = yaml.safe_dump(dict(config), sort_keys=True)
+if not Path(RESOLVED_CONFIG).exists() or Path(RESOLVED_CONFIG).read_text() != _text:
+    Path(RESULTS).mkdir(parents=True, exist_ok=True)
+    _tmp = Path(RESOLVED_CONFIG + ".tmp")
+    _tmp.write_text(_text)
+    os.replace(_tmp, RESOLVED_CONFIG)
+
+SEEDED_PROMPTS = {"random", "random-per-image"}
+
+
+def check_dataset_roots():
+    for name, spec in config["datasets"].items():
+        if spec["kind"] != "synthetic-ad" and not Path(spec["root"]).is_dir():
+            raise WorkflowError(
+                f"datasets.{name}.root = {spec['root']!r} does not exist: point it at your {spec['kind']} folder "
+                f"(config: {workflow.configfiles[-1] if workflow.configfiles else 'config/config.yaml'})"
+            )
+
+
+if not os.environ.get("UASBENCH_SKIP_ROOT_CHECK"):
+    check_dataset_roots()
+
+
+def run_datasets(run):
+    return config["runs"][run].get("datasets", list(config["datasets"]))
+
+
+def run_seeds(run):
+    if config["runs"][run].get("prompt", "random") in SEEDED_PROMPTS:
+        return config.get("prompt_seeds", [0])
+    return [0]
+
+
+JOBS = [
+    (run, dataset, seed)
+    for run in config["runs"]
+    for dataset in run_datasets(run)
+    for seed in run_seeds(run)
+]
+DATASET_NAMES = sorted(config["datasets"])
+
+
+def dataset_marker(dataset):
+    """The file whose existence means the dataset is ready (generated ones are built by a rule)."""
+    if config["datasets"][dataset]["kind"] == "synthetic-ad":
+        return f"{RESULTS}/data/{dataset}/dataset.json"
+    return []
+
+
+def threads_for(rule_kind):
+    return config.get("threads", 1) if rule_kind != "train" else max(1, workflow.cores)

@@ -1,0 +1,44 @@
+# Datasets the workflow generates itself: the embedded anomaly benchmark and the change pairs MetaUAS trains on.
+
+
+rule synthetic_dataset:
+    output:
+        f"{RESULTS}/data/{{dataset}}/dataset.json",
+    params:
+        spec=lambda wc: config["datasets"][wc.dataset],
+        outdir=lambda wc: f"{RESULTS}/data/{wc.dataset}",
+    log:
+        f"{RESULTS}/logs/data/{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/data/{{dataset}}.tsv"
+    resources:
+        mem_mb=2000,
+    shell:
+        "{UAS} data make-synthetic-ad --out {params.outdir} --force --seed {params.spec[seed]} "
+        "--image-size {params.spec[image_size]} --n-train {params.spec[n_train]} "
+        "--n-test-good {params.spec[n_test_good]} --n-test-defect {params.spec[n_test_defect]} > {log} 2>&1"
+
+
+rule change_pairs:
+    output:
+        f"{RESULTS}/data/change_pairs/manifest.json",
+    params:
+        spec=config.get("change_pairs", {}),
+        outdir=f"{RESULTS}/data/change_pairs",
+        kinds=",".join(config.get("change_pairs", {}).get("kinds", ["object", "local"])),
+        coco=lambda wc: (
+            f"--coco-images {config['change_pairs']['coco_images']} "
+            f"--coco-annotations {config['change_pairs']['coco_annotations']}"
+            if config.get("change_pairs", {}).get("coco_images")
+            else ""
+        ),
+    log:
+        f"{RESULTS}/logs/data/change_pairs.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/data/change_pairs.tsv"
+    resources:
+        mem_mb=4000,
+    shell:
+        "{UAS} data make-change-pairs --out {params.outdir} --force --seed {params.spec[seed]} "
+        "--n-pairs {params.spec[n_pairs]} --image-size {params.spec[image_size]} "
+        "--kinds {params.kinds} --val-fraction {params.spec[val_fraction]} {params.coco} > {log} 2>&1"

@@ -1,0 +1,19 @@
+# Paper tables (Markdown, LaTeX, CSV) and figures into reports/<tier>/, built from the tracked results.
+
+REPORT_OUTPUTS = [f"{REPORT_DIR}/index.md"]
+
+
+rule report:
+    input:
+        logged=f"{RESULTS}/tracking/logged.json",
+        metrics=METRIC_FILES,
+        efficiency=EFFICIENCY_FILES,
+    output:
+        index=report(f"{REPORT_DIR}/index.md", category="Tables"),
+    params:
+        cfg=RESOLVED_CONFIG,
+        outdir=REPORT_DIR,
+    log:
+        f"{RESULTS}/logs/report.log",
+    shell:
+        "{UAS} report --config {params.cfg} --out {params.outdir} > {log:q} 2>&1"

@@ -1,0 +1,19 @@
+# One local job logs every metrics file to MLflow (sqlite under results/), so parallel jobs never race on the store.
+
+
+localrules:
+    track,
+
+
+rule track:
+    input:
+        metrics=METRIC_FILES,
+        efficiency=EFFICIENCY_FILES,
+    output:
+        f"{RESULTS}/tracking/logged.json",
+    params:
+        cfg=RESOLVED_CONFIG,
+    log:
+        f"{RESULTS}/logs/track.log",
+    shell:
+        "{UAS} track --config {params.cfg} --out {output:q} > {log:q} 2>&1"

@@ -1,0 +1,30 @@
+# Train MetaUAS (on change pairs), OneNIP and UniAD (on a dataset's normal training images).
+# A killed job resumes from results/models/<model>/checkpoint.pt (written after every epoch) when rerun.
+
+
+def training_inputs(wc):
+    entry = config["training"][wc.model]
+    data = entry.get("data", "change_pairs")
+    if data == "change_pairs":
+        return [f"{RESULTS}/data/change_pairs/manifest.json"]
+    return [dataset_marker(data)]
+
+
+rule train:
+    input:
+        training_inputs,
+    output:
+        f"{RESULTS}/models/{{model}}/model.pt",
+    params:
+        cfg=RESOLVED_CONFIG,
+    log:
+        f"{RESULTS}/logs/train/{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train/{{model}}.tsv"
+    threads: max(1, workflow.cores)
+    resources:
+        gpu=GPU,
+        mem_mb=8000,
+    shell:
+        "{UAS} train {wildcards.model} --config {params.cfg} --device {config[device]} "
+        "--threads {threads} > {log} 2>&1"
