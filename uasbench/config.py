@@ -51,8 +51,9 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
             raise ConfigError(f"{source}: datasets.{name}.root must name the {ds['kind']} folder")
     for name, entry in training.items():
         data = entry.get("data")
-        if data and data != "change_pairs" and data not in config["datasets"]:
-            raise ConfigError(f"{source}: training.{name}.data = {data!r} is neither 'change_pairs' nor a dataset")
+        for key in ([data] if isinstance(data, str) else data or []):
+            if key != "change_pairs" and key not in config["datasets"]:
+                raise ConfigError(f"{source}: training.{name}.data names {key!r}, neither 'change_pairs' nor a dataset")
     return config
 
 

@@ -24,3 +24,10 @@ def test_environment_yml_agrees_with_pyproject():
                                         f"only in pyproject.toml: {sorted(from_pyproject - from_env)}")
     assert any(s.startswith("python=3.11") for s in env["dependencies"] if isinstance(s, str))
     assert "-e .[test]" in pip_section
+
+
+def test_rule_env_pins_the_runtime_dependencies():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    env = yaml.safe_load((ROOT / "workflow" / "envs" / "uasbench.yaml").read_text())
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert {_normalise(s) for s in pip_section} == {_normalise(s) for s in project["dependencies"]}

@@ -16,7 +16,7 @@ RESULTS = config["results_dir"]
 TIER = config["tier"]
 REPORT_DIR = f"reports/{TIER}"
 GPU = 1 if config.get("device", "auto") == "cuda" else 0
-UAS = "uasbench"
+UAS = "python -m uasbench"  # works in the venv and in the conda env (run from the repo root)
 
 # Every CLI call reads this file, so --config overrides on the command line reach the commands too.
 # It is rewritten only when its content changes, keeping a second invocation a no-op.
@@ -66,9 +66,11 @@ DATASET_NAMES = sorted(config["datasets"])
 def dataset_marker(dataset):
     """The file whose existence means the dataset is ready (generated ones are built by a rule)."""
     if config["datasets"][dataset]["kind"] == "synthetic-ad":
-        return f"{RESULTS}/data/{dataset}/dataset.json"
+        return [f"{RESULTS}/data/{dataset}/dataset.json"]
     return []
 
 
 def threads_for(rule_kind):
     return config.get("threads", 1) if rule_kind != "train" else max(1, workflow.cores)
+
+CONDA_ENV = "../envs/uasbench.yaml"

@@ -13,6 +13,8 @@ rule synthetic_dataset:
         f"{RESULTS}/benchmarks/data/{{dataset}}.tsv"
     resources:
         mem_mb=2000,
+    conda:
+        CONDA_ENV
     shell:
         "{UAS} data make-synthetic-ad --out {params.outdir} --force --seed {params.spec[seed]} "
         "--image-size {params.spec[image_size]} --n-train {params.spec[n_train]} "
@@ -38,6 +40,8 @@ rule change_pairs:
         f"{RESULTS}/benchmarks/data/change_pairs.tsv"
     resources:
         mem_mb=4000,
+    conda:
+        CONDA_ENV
     shell:
         "{UAS} data make-change-pairs --out {params.outdir} --force --seed {params.spec[seed]} "
         "--n-pairs {params.spec[n_pairs]} --image-size {params.spec[image_size]} "

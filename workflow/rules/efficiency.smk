@@ -20,6 +20,8 @@ rule latency:
     resources:
         gpu=GPU,
         mem_mb=8000,
+    conda:
+        CONDA_ENV
     shell:
         "{UAS} bench latency {wildcards.run:q} --config {params.cfg} --out {output:q} --device {config[device]} "
         "--threads {threads} > {log:q} 2>&1"

@@ -16,6 +16,8 @@ rule evaluate:
     threads: 1
     resources:
         mem_mb=4000,
+    conda:
+        CONDA_ENV
     shell:
         "{UAS} evaluate --pred {params.preddir:q} --out {output:q} --protocol {params.protocol} > {log:q} 2>&1"
 

@@ -3,7 +3,7 @@
 
 def predict_inputs(wc):
     run = config["runs"][wc.run]
-    inputs = [dataset_marker(wc.dataset)]
+    inputs = list(dataset_marker(wc.dataset))
     if "model" in run:
         inputs.append(f"{RESULTS}/models/{run['model']}/model.pt")
     return inputs
@@ -25,6 +25,8 @@ rule predict:
     resources:
         gpu=GPU,
         mem_mb=4000,
+    conda:
+        CONDA_ENV
     shell:
         "{UAS} predict {wildcards.run:q} --config {params.cfg} --dataset {wildcards.dataset} --seed {wildcards.seed} "
         "--out {params.outdir:q} --device {config[device]} --threads {threads} > {log:q} 2>&1"

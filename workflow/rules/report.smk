@@ -15,5 +15,7 @@ rule report:
         outdir=REPORT_DIR,
     log:
         f"{RESULTS}/logs/report.log",
+    conda:
+        CONDA_ENV
     shell:
         "{UAS} report --config {params.cfg} --out {params.outdir} > {log:q} 2>&1"

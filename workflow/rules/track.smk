@@ -15,5 +15,7 @@ rule track:
         cfg=RESOLVED_CONFIG,
     log:
         f"{RESULTS}/logs/track.log",
+    conda:
+        CONDA_ENV
     shell:
         "{UAS} track --config {params.cfg} --out {output:q} > {log:q} 2>&1"

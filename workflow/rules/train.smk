@@ -5,9 +5,11 @@
 def training_inputs(wc):
     entry = config["training"][wc.model]
     data = entry.get("data", "change_pairs")
-    if data == "change_pairs":
-        return [f"{RESULTS}/data/change_pairs/manifest.json"]
-    return [dataset_marker(data)]
+    keys = [data] if isinstance(data, str) else data
+    inputs = []
+    for key in keys:
+        inputs += [f"{RESULTS}/data/change_pairs/manifest.json"] if key == "change_pairs" else dataset_marker(key)
+    return inputs
 
 
 rule train:
@@ -25,6 +27,8 @@ rule train:
     resources:
         gpu=GPU,
         mem_mb=8000,
+    conda:
+        CONDA_ENV
     shell:
         "{UAS} train {wildcards.model} --config {params.cfg} --device {config[device]} "
         "--threads {threads} > {log} 2>&1"
