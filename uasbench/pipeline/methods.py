@@ -33,7 +33,8 @@ def build_run_method(config: dict, run: dict, device: torch.device) -> tuple[Any
 def method_kwargs(entry: dict) -> dict[str, Any]:
     """Constructor arguments of a trainable method from its training entry."""
     kwargs = dict(entry.get("options", {}))
-    for key in ("backbone", "backbone_weights", "image_size"):
+    keys = ("backbone", "backbone_weights") + (("image_size",) if entry["method"] in ("onenip", "uniad") else ())
+    for key in keys:
         if entry.get(key) is not None:
             kwargs[key] = entry[key]
     return kwargs
