@@ -1,0 +1,69 @@
+"""The metauas-compat protocol reproduces the MetaUAS evaluator, and differs from official where it should."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from uasbench.errors import MetricInputError
+from uasbench.metrics import METRIC_NAMES, evaluate
+from uasbench.metrics.reference import reference_metauas, reference_official
+from uasbench.metrics.synthetic import synthetic_category
+
+
+def _data(seed: int, size: int = 32) -> tuple[np.ndarray, np.ndarray]:
+    return synthetic_category(seed=seed, n_normal=3, n_anomalous=5, size=size)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_compat_matches_literal_metauas_evaluator(seed):
+    maps, masks = _data(seed)
+    fast = evaluate(maps, masks, protocol="metauas-compat")
+    ref = reference_metauas(maps, masks)
+    assert fast.protocol == "metauas-compat"
+    for name in METRIC_NAMES:
+        assert fast[name] == pytest.approx(ref[name], abs=1e-9), name
+
+
+def test_compat_differs_from_official_on_an_inverted_detector():
+    maps, masks = _data(2)
+    inverted = (-maps).astype(np.float32)
+    official = evaluate(inverted, masks)
+    compat = evaluate(inverted, masks, protocol="metauas-compat")
+    ref = reference_metauas(inverted, masks)
+    assert official["P-AUROC"] < 0.5 and official["I-AUROC"] < 0.5
+    assert compat["P-AUROC"] == pytest.approx(1 - official["P-AUROC"], abs=1e-12)   # the flip
+    assert compat["I-AUROC"] == pytest.approx(1 - official["I-AUROC"], abs=1e-12)
+    assert compat["P-AUPRO"] == pytest.approx(ref["P-AUPRO"], abs=1e-9)
+
+
+def test_compat_aupro_collapses_with_an_outlier_pixel_but_official_does_not():
+    """One normal pixel at 10x the max squeezes CFlow's linear threshold grid; rank-based AUPRO barely moves."""
+    maps, masks = _data(4)
+    outlier = maps.astype(np.float32)
+    outlier[-1, 0, 0] = 10 * float(maps.max())
+    official = [evaluate(m, masks)["P-AUPRO"] for m in (maps, outlier)]
+    compat = [evaluate(m, masks, protocol="metauas-compat")["P-AUPRO"] for m in (maps, outlier)]
+    assert abs(official[1] - official[0]) < 1e-3
+    assert compat[0] - compat[1] > 0.02
+    assert compat[1] == pytest.approx(reference_metauas(outlier, masks)["P-AUPRO"], abs=1e-9)
+    assert official[1] == pytest.approx(reference_official(outlier, masks)["P-AUPRO"], abs=1e-6)
+
+
+def test_compat_keeps_given_image_scores_and_official_records_protocol():
+    maps, masks = _data(3)
+    scores = np.linspace(0, 1, len(maps))
+    compat = evaluate(maps, masks, image_scores=scores, protocol="metauas-compat")
+    official = evaluate(maps, masks, image_scores=scores)
+    assert official.protocol == "official"
+    assert compat["I-AUROC"] == pytest.approx(max(official["I-AUROC"], 1 - official["I-AUROC"]))
+    assert compat["I-AP"] == official["I-AP"]
+
+
+def test_compat_rejects_constant_maps_and_unknown_protocol():
+    masks = np.zeros((2, 4, 4), bool)
+    masks[0, 1, 1] = True
+    with pytest.raises(MetricInputError, match="min-max"):
+        evaluate(np.ones((2, 4, 4)), masks, protocol="metauas-compat")
+    with pytest.raises(MetricInputError, match="unknown protocol"):
+        evaluate(np.ones((2, 4, 4)), masks, protocol="mvtec")

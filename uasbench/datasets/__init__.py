@@ -1,0 +1,36 @@
+"""Benchmark loaders (MVTec AD, VisA, BTAD, GoodsAD, user folders), image/mask reading and anomaly synthesis.
+
+Names are imported lazily so that ``uasbench --help`` and modules importing one submodule stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "Sample": "uasbench.datasets.sample",
+    "DATASETS": "uasbench.datasets.sample",
+    "load_dataset": "uasbench.datasets.registry",
+    "read_image": "uasbench.datasets.imageio",
+    "read_mask": "uasbench.datasets.imageio",
+    "OFFICIAL_COUNTS": "uasbench.datasets.counts",
+    "count_samples": "uasbench.datasets.counts",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from uasbench.datasets.counts import OFFICIAL_COUNTS, count_samples
+    from uasbench.datasets.imageio import read_image, read_mask
+    from uasbench.datasets.registry import load_dataset
+    from uasbench.datasets.sample import DATASETS, Sample
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'uasbench.datasets' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

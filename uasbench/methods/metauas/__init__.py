@@ -1,0 +1,73 @@
+"""MetaUAS (Gao, NeurIPS'24): one normal prompt image + a change-segmentation network → anomaly map.
+
+``create("metauas", backbone="efficientnet_b4", alignment="soft", fusion="cat", decoder="unet")`` is the official
+configuration; ``checkpoint=`` loads a uasbench state dict (``uasbench convert metauas-official`` makes one from the
+released weights). Training is done by ``uasbench.training``; this module only builds and runs the network.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from uasbench.errors import ConfigError
+from uasbench.methods.base import Method
+from uasbench.methods.metauas.alignment import ALIGNMENT_MODES, FUSION_POLICIES
+from uasbench.methods.metauas.decoders import DECODERS
+from uasbench.methods.metauas.torch_model import MetaUASModel
+from uasbench.methods.registry import register_method
+
+__all__ = ["MetaUAS", "MetaUASModel"]
+
+
+def _choice(option: str, value: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"metauas option {option}={value!r} is not one of {', '.join(choices)}")
+    return value
+
+
+@register_method("metauas")
+class MetaUAS(Method):
+    """One prompt per query (a prompt batch of 1 is shared by the whole query batch)."""
+
+    shots = 1
+
+    def __init__(self, backbone: str = "efficientnet_b4", alignment: str = "soft", fusion: str = "cat",
+                 decoder: str = "unet", num_alignment_layers: int = 3, backbone_weights: str | None = None,
+                 pretrained_backbone: bool = True, checkpoint: str | os.PathLike | None = None,
+                 fpn_segmentation_channels: int = 256, **unknown: Any) -> None:
+        if unknown:
+            raise ConfigError(f"unknown metauas options: {', '.join(sorted(unknown))}")
+        from uasbench.backbones import create_backbone
+
+        # A checkpoint carries the encoder weights, so ImageNet weights would only be fetched to be overwritten.
+        encoder = create_backbone(backbone, taps="metauas", weights=backbone_weights,
+                                  pretrained=pretrained_backbone and checkpoint is None)
+        self.model = MetaUASModel(
+            encoder,
+            alignment=_choice("alignment", alignment, ALIGNMENT_MODES),
+            fusion=_choice("fusion", fusion, FUSION_POLICIES),
+            decoder=_choice("decoder", decoder, DECODERS),
+            num_alignment_layers=int(num_alignment_layers),
+            fpn_segmentation_channels=int(fpn_segmentation_channels),
+        )
+        self.weight_source = encoder.weight_source
+        if checkpoint is not None:
+            from uasbench.methods.metauas.convert import load_checkpoint
+
+            load_checkpoint(self.model, checkpoint)
+            self.weight_source = f"checkpoint {os.fspath(checkpoint)}"
+        self.model.eval()
+
+    @torch.no_grad()
+    def predict(self, query: torch.Tensor, prompt: torch.Tensor | None = None,
+                category: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Maps (B, H, W) in [0, 1] and image scores (B,) = max of each map (paper §3.4, no post-processing)."""
+        if prompt is None:
+            raise ConfigError("metauas needs a normal prompt image for every query (prompt=None given)")
+        self.model.eval()
+        device = self.model.device
+        maps = self.model(query.to(device), prompt.to(device))[:, 0]
+        return maps, maps.flatten(1).amax(dim=1)

@@ -1,0 +1,120 @@
+"""Sanity baselines shown in every table: a learned method that does not beat them is visible at once.
+
+``prompt-diff``: blurred absolute difference between the query and its normal prompt, either in pixels (mean |Δ| over
+RGB) or in encoder features (L2 over channels of each level's difference, upsampled bilinearly and averaged over
+levels). With k > 1 prompts each pixel keeps its smallest difference. Gaussian σ = 4 as PatchCore; image score =
+map max. ``random``: i.i.d. uniform maps and scores from a seeded generator (chance level).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from uasbench.errors import ConfigError
+from uasbench.methods.base import Method
+from uasbench.methods.coreset import CategoryMemory, check_image_batch
+from uasbench.methods.patchcore import gaussian_smooth
+from uasbench.methods.registry import register_method
+
+
+class PixelSpace(nn.Module):
+    """Identity 'encoder' of the pixel-space difference: a single level, the RGB image itself."""
+
+    strides = (1,)
+
+    def forward(self, images01: torch.Tensor) -> list[torch.Tensor]:
+        return [images01]
+
+
+class FeatureSpace(nn.Module):
+    """A frozen factory backbone; returns its feature levels for images in [0, 1]."""
+
+    def __init__(self, backbone: nn.Module) -> None:
+        super().__init__()
+        self.backbone = backbone
+
+    @torch.no_grad()
+    def forward(self, images01: torch.Tensor) -> list[torch.Tensor]:
+        return [level.float() for level in self.backbone(self.backbone.normalize(images01))]
+
+
+def level_distance(query_level: torch.Tensor, prompt_level: torch.Tensor, space: str) -> torch.Tensor:
+    """(B, h, w) per-location distance; query (B, C, h, w), prompt (1, C, h', w') resized to the query's grid."""
+    if prompt_level.shape[-2:] != query_level.shape[-2:]:
+        prompt_level = F.interpolate(prompt_level, size=query_level.shape[-2:], mode="bilinear", align_corners=False)
+    difference = query_level - prompt_level
+    return difference.abs().mean(dim=1) if space == "pixel" else difference.norm(dim=1)
+
+
+@register_method("prompt-diff")
+class PromptDifference(Method):
+    """Query − prompt difference map: no learning, no matching, no alignment."""
+
+    shots = 1
+
+    def __init__(self, space: str = "pixel", backbone: str = "tf_efficientnet_lite0", taps: str = "metauas",
+                 weights: str | None = None, pretrained: bool = True, smoothing_sigma: float = 4.0) -> None:
+        if space not in ("pixel", "feature"):
+            raise ConfigError(f"prompt-diff: space must be 'pixel' or 'feature', got {space!r}")
+        self.space = space
+        self.smoothing_sigma = smoothing_sigma
+        if space == "pixel":
+            self.model: nn.Module = PixelSpace()
+            self.weight_source = "none"
+        else:
+            from uasbench.backbones import create_backbone
+
+            network = create_backbone(backbone, taps=taps, weights=weights, pretrained=pretrained)
+            self.model = FeatureSpace(network).eval()
+            self.weight_source = getattr(network, "weight_source", "random")
+        self._memory: CategoryMemory[list[list[torch.Tensor]]] = CategoryMemory(self._encode_prompts, "prompt-diff")
+
+    def _device(self) -> torch.device:
+        parameter = next(self.model.parameters(), None)
+        return parameter.device if parameter is not None else torch.device("cpu")
+
+    @torch.no_grad()
+    def _encode_prompts(self, prompts01: torch.Tensor) -> list[list[torch.Tensor]]:
+        """One list of levels (each (1, C, h, w)) per prompt image."""
+        levels = self.model(prompts01.to(self._device()))
+        return [[level[i:i + 1] for level in levels] for i in range(len(prompts01))]
+
+    def fit(self, normal_images: torch.Tensor | None, category: str | None = None) -> None:
+        self._memory.fit(normal_images, category)
+
+    @torch.no_grad()
+    def predict(self, query: torch.Tensor, prompt: torch.Tensor | None = None,
+                category: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        query = check_image_batch(query, "prompt-diff query")
+        size = tuple(query.shape[-2:])
+        query_levels = self.model(query.to(self._device()))
+        per_prompt = []
+        for prompt_levels in self._memory.get(prompt, category):
+            level_maps = [F.interpolate(level_distance(q, p, self.space)[:, None], size=size, mode="bilinear",
+                                        align_corners=False)[:, 0] for q, p in zip(query_levels, prompt_levels)]
+            per_prompt.append(torch.stack(level_maps).mean(0))
+        maps = gaussian_smooth(torch.stack(per_prompt).amin(0).cpu(), self.smoothing_sigma).float()
+        return maps, maps.flatten(1).amax(1)
+
+
+@register_method("random")
+class RandomScores(Method):
+    """Chance level: uniform random maps and image scores, reproducible for a seed and call sequence."""
+
+    shots = 0
+
+    def __init__(self, seed: int = 0) -> None:
+        self.model = nn.Identity()
+        self.weight_source = "none"
+        self.seed = seed
+        self._generator = torch.Generator().manual_seed(seed)
+
+    @torch.no_grad()
+    def predict(self, query: torch.Tensor, prompt: torch.Tensor | None = None,
+                category: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        query = check_image_batch(query, "random query")
+        batch, (height, width) = len(query), query.shape[-2:]
+        maps = torch.rand(batch, height, width, generator=self._generator)
+        return maps, torch.rand(batch, generator=self._generator)

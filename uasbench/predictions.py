@@ -1,0 +1,195 @@
+"""The predictions format every method writes and ``uasbench evaluate`` reads.
+
+A predictions directory holds one (method, dataset, seed) run:
+
+- ``<category>.npz`` (compressed): ``maps`` float16 (N, H, W), any range; ``scores`` float32 (N,) image
+  scores; ``masks`` bool (N, H, W) ground truth at the map resolution; ``labels`` int8 (N,), 1 = anomalous;
+  ``paths`` str (N,) test image paths.
+- ``meta.json``: a free dict (method, dataset, seed, weight_source, config_tier, image_size, ...).
+
+float16 halves the size of the maps; it quantises scores to ~3 significant digits, which creates ties,
+and the metrics treat ties exactly (see docs/deviations.md, Metrics). Writes are atomic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import warnings
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from uasbench.errors import DataError, MetricInputError
+from uasbench.io import save_npz, write_json
+
+META_FILE = "meta.json"
+ARRAY_KEYS = ("maps", "scores", "masks", "labels", "paths")
+_CATEGORY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+_MIN_DISTINCT_FLOAT16 = 1024
+
+
+@dataclass(frozen=True)
+class CategoryPredictions:
+    """One category of a run, as stored (see the module docstring for dtypes and shapes)."""
+
+    category: str
+    maps: np.ndarray
+    scores: np.ndarray
+    masks: np.ndarray
+    labels: np.ndarray
+    paths: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.maps.shape[0])
+
+
+def category_file(pred_dir: str | os.PathLike, category: str) -> Path:
+    if not _CATEGORY_NAME.match(category) or category.endswith(".npz"):
+        raise MetricInputError(f"category name {category!r} is not a safe file name (letters, digits, _ . + -)")
+    return Path(pred_dir) / f"{category}.npz"
+
+
+def save_category_predictions(pred_dir: str | os.PathLike, category: str, maps: Any, scores: Any, masks: Any,
+                              paths: Sequence[str], labels: Any = None) -> Path:
+    """Validate and atomically write ``<pred_dir>/<category>.npz``; ``labels`` default: mask has a positive pixel."""
+    path = category_file(pred_dir, category)
+    where = f"predictions for {category!r}"
+    maps = np.asarray(maps)
+    if maps.ndim != 3 or maps.dtype.kind not in "fiu" or maps.shape[0] == 0:
+        raise MetricInputError(f"{where}: maps must be a non-empty real (N, H, W) array, got {maps.dtype} {maps.shape}")
+    n_images = maps.shape[0]
+    if not np.isfinite(maps).all():
+        raise MetricInputError(f"{where}: maps contain NaN/inf")
+    maps16 = maps.astype(np.float16)
+    if not np.isfinite(maps16).all():
+        raise MetricInputError(f"{where}: map values up to {float(np.abs(maps).max()):.4g} overflow float16 "
+                               "(max 65504); rescale the maps before saving")
+    _warn_if_quantisation_collapses(maps, maps16, where)
+    scores32 = np.asarray(scores, dtype=np.float32) if np.asarray(scores).dtype.kind in "fiu" else None
+    if scores32 is None or scores32.shape != (n_images,) or not np.isfinite(scores32).all():
+        raise MetricInputError(f"{where}: scores must be {n_images} finite float32 numbers")
+    mask_arr = np.asarray(masks)
+    if mask_arr.shape != maps.shape:
+        raise MetricInputError(f"{where}: masks shape {mask_arr.shape} != maps shape {maps.shape}")
+    masks_bool = _binary(mask_arr, f"{where}: masks")
+    paths_arr = np.asarray([str(p) for p in paths])
+    if paths_arr.shape != (n_images,):
+        raise MetricInputError(f"{where}: {len(paths_arr)} paths for {n_images} maps")
+    if labels is None:
+        labels8 = masks_bool.reshape(n_images, -1).any(axis=1).astype(np.int8)
+    else:
+        labels_arr = np.asarray(labels)
+        if labels_arr.shape != (n_images,):
+            raise MetricInputError(f"{where}: labels shape {labels_arr.shape} != ({n_images},)")
+        labels8 = _binary(labels_arr, f"{where}: labels").astype(np.int8)
+    save_npz(path, maps=maps16, scores=scores32, masks=masks_bool, labels=labels8, paths=paths_arr)
+    return path
+
+
+def write_run_meta(pred_dir: str | os.PathLike, meta: Mapping[str, Any]) -> Path:
+    """Atomically write ``meta.json`` (method, dataset, seed, weight_source, config_tier, image_size, ...)."""
+    path = Path(pred_dir) / META_FILE
+    try:
+        json.dumps(dict(meta), default=str)
+    except (TypeError, ValueError) as err:
+        raise MetricInputError(f"run meta for {path} is not a JSON object: {err}") from err
+    write_json(path, dict(meta))
+    return path
+
+
+def read_run_meta(pred_dir: str | os.PathLike) -> dict[str, Any]:
+    path = Path(pred_dir) / META_FILE
+    if not path.is_file():
+        raise DataError(f"{path}: missing (every predictions directory needs its run meta)")
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(meta, dict):
+        raise DataError(f"{path}: must hold a JSON object, got {type(meta).__name__}")
+    return meta
+
+
+def list_categories(pred_dir: str | os.PathLike) -> list[str]:
+    """Categories present in ``pred_dir`` (sorted); DataError if the directory is missing or has none."""
+    root = Path(pred_dir)
+    if not root.is_dir():
+        raise DataError(f"{root}: predictions directory does not exist")
+    names = sorted(p.stem for p in root.glob("*.npz") if not p.name.startswith("."))
+    if not names:
+        raise DataError(f"{root}: no <category>.npz predictions file")
+    return names
+
+
+def load_category_predictions(pred_dir: str | os.PathLike, category: str) -> CategoryPredictions:
+    """Load and check one ``<category>.npz``; every problem is a DataError naming the file."""
+    path = category_file(pred_dir, category)
+    if not path.is_file():
+        raise DataError(f"{path}: missing predictions file")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            missing = [key for key in ARRAY_KEYS if key not in data.files]
+            if missing:
+                raise DataError(f"{path}: missing arrays {missing} (need {list(ARRAY_KEYS)})")
+            arrays = {key: data[key] for key in ARRAY_KEYS}
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as err:
+        raise DataError(f"{path}: unreadable or corrupt npz ({type(err).__name__}: {err})") from err
+    _check_arrays(path, arrays)
+    return CategoryPredictions(category=category, maps=arrays["maps"], scores=arrays["scores"],
+                               masks=arrays["masks"], labels=arrays["labels"], paths=arrays["paths"])
+
+
+def load_predictions(pred_dir: str | os.PathLike) -> tuple[dict[str, CategoryPredictions], dict[str, Any]]:
+    """All categories of a run and its meta. For large datasets prefer ``load_category_predictions`` one by one."""
+    meta = read_run_meta(pred_dir)
+    return {name: load_category_predictions(pred_dir, name) for name in list_categories(pred_dir)}, meta
+
+
+def _check_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    maps, scores, masks, labels, paths = (arrays[key] for key in ARRAY_KEYS)
+    if maps.ndim != 3 or maps.dtype.kind != "f" or maps.shape[0] == 0:
+        raise DataError(f"{path}: 'maps' must be a non-empty float (N, H, W) array, got {maps.dtype} {maps.shape}")
+    n_images = maps.shape[0]
+    expected = {"scores": ((n_images,), "f"), "masks": (maps.shape, "b"), "labels": ((n_images,), "iu"),
+                "paths": ((n_images,), "U")}
+    for key, (shape, kinds) in expected.items():
+        arr = arrays[key]
+        if arr.shape != tuple(shape) or arr.dtype.kind not in kinds:
+            raise DataError(f"{path}: '{key}' has dtype {arr.dtype} shape {arr.shape}, expected kind "
+                            f"{kinds!r} shape {tuple(shape)} (from 'maps' {maps.shape})")
+    if not np.isfinite(maps).all():
+        raise DataError(f"{path}: 'maps' contains NaN/inf")
+    if not np.isfinite(scores).all():
+        raise DataError(f"{path}: 'scores' contains NaN/inf")
+    if not np.isin(labels, (0, 1)).all():
+        raise DataError(f"{path}: 'labels' must be 0/1")
+
+
+def _binary(arr: np.ndarray, what: str) -> np.ndarray:
+    if arr.dtype == np.bool_:
+        return arr
+    if arr.dtype.kind not in "iuf" or not np.isin(arr, (0, 1)).all():
+        raise MetricInputError(f"{what} must be bool or 0/1")
+    return arr.astype(bool)
+
+
+def _warn_if_quantisation_collapses(maps: np.ndarray, maps16: np.ndarray, where: str) -> None:
+    """float16 keeps ~3 digits: warn when it merges many distinct scores (e.g. maps with a large offset)."""
+    if maps.dtype == np.float16:
+        return
+    n16 = int(np.count_nonzero(np.bincount(maps16.view(np.uint16).ravel(), minlength=1 << 16)))
+    if n16 >= _MIN_DISTINCT_FLOAT16:
+        return
+    n_orig = int(np.unique(maps).size)
+    if n_orig > 4 * n16:
+        warnings.warn(f"{where}: float16 storage merges {n_orig} distinct map values into {n16}; "
+                      "subtract the offset / rescale the maps before saving to keep their resolution",
+                      stacklevel=3)

@@ -1,0 +1,1 @@
+"""Reference numbers printed in the papers, for comparing reproduced results."""
