@@ -66,7 +66,8 @@ def save_category_predictions(pred_dir: str | os.PathLike, category: str, maps: 
     n_images = maps.shape[0]
     if not np.isfinite(maps).all():
         raise MetricInputError(f"{where}: maps contain NaN/inf")
-    maps16 = maps.astype(np.float16)
+    with np.errstate(over="ignore"):
+        maps16 = maps.astype(np.float16)
     if not np.isfinite(maps16).all():
         raise MetricInputError(f"{where}: map values up to {float(np.abs(maps).max()):.4g} overflow float16 "
                                "(max 65504); rescale the maps before saving")
@@ -104,6 +105,8 @@ def write_run_meta(pred_dir: str | os.PathLike, meta: Mapping[str, Any]) -> Path
 
 
 def read_run_meta(pred_dir: str | os.PathLike) -> dict[str, Any]:
+    if not Path(pred_dir).is_dir():
+        raise DataError(f"{pred_dir}: predictions directory does not exist")
     path = Path(pred_dir) / META_FILE
     if not path.is_file():
         raise DataError(f"{path}: missing (every predictions directory needs its run meta)")

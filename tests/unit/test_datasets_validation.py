@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.fixtures.layouts import make_btad, make_mvtec, make_visa, noise_image, write_image
+from tests.fixtures.layouts import make_btad, make_mvtec, make_visa, write_image
 from uasbench.datasets import load_dataset
 from uasbench.datasets.validation import validate_samples
 from uasbench.errors import DataError

@@ -100,7 +100,8 @@ def test_batched_window_embeddings_equal_a_per_window_forward(micro_clip):
                 torch.testing.assert_close(batched[b, w], single[0], rtol=1e-4, atol=1e-5)
     # the window covering the whole grid is the global image embedding
     whole = window_embeddings(visual, embedded, window_patch_indices(grid, 4))
-    torch.testing.assert_close(whole[:, 0], micro_clip.encode_image(to_clip_input(images, visual)), rtol=1e-4, atol=1e-5)
+    global_embedding = micro_clip.encode_image(to_clip_input(images, visual))
+    torch.testing.assert_close(whole[:, 0], global_embedding, rtol=1e-4, atol=1e-5)
 
 
 def test_zero_shot_map_is_the_harmonic_mean_of_image_and_window_scores(micro_factory):

@@ -17,7 +17,7 @@ from uasbench.errors import ConfigError
 Stage = tuple[str, Callable[[torch.Tensor], torch.Tensor]]
 
 # Side of the probe image used once at construction to read channels and strides off real outputs.
-_PROBE_SIZE = 64
+_PROBE_SIZE = 64  # every preset's deepest stride (32) divides it
 
 
 class FeaturePyramid(nn.Module):

@@ -1,6 +1,6 @@
 """The 10 texture augmenters of DRAEM/OneNIP ``PerlinPaste``, 3 of which are applied (distinct, random order).
 
-The official code uses imgaug (unmaintained, breaks on numpy 2); each augmenter is re-expressed with OpenCV /
+The official code uses imgaug (unmaintained since 2020, not a dependency); each augmenter is re-expressed with OpenCV /
 PIL using imgaug's default parameters (read from imgaug ``augmenters/{contrast,color,arithmetic,pillike}.py``):
 GammaContrast((0.5, 2.0), per_channel) · MultiplyAndAddToBrightness(mul=(0.8, 1.2), add=(-30, 30)) in a random
 one of YCrCb/HSV/HLS/Lab/Luv/YUV, random order · pillike.EnhanceSharpness(factor (0, 2)) ·

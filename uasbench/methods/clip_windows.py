@@ -68,7 +68,8 @@ def embed_patches(visual: nn.Module, pixels: torch.Tensor) -> tuple[torch.Tensor
     tokens = torch.cat([cls, tokens], dim=1)
     if visual.positional_embedding.shape[0] != tokens.shape[1]:
         raise ConfigError(f"CLIP input grid {grid} does not match the positional embedding "
-                          f"({visual.positional_embedding.shape[0] - 1} patches); resize inputs to {clip_input_size(visual)}")
+                          f"({visual.positional_embedding.shape[0] - 1} patches); "
+                          f"resize inputs to {clip_input_size(visual)}")
     return visual.ln_pre(tokens + visual.positional_embedding.to(tokens.dtype)), grid
 
 

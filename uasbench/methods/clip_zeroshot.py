@@ -78,5 +78,6 @@ class ClipZeroShot(ClipPromptMethod):
         prototypes = self.prototypes(category)
         dense = dense_clip_forward(self.model.visual, query.to(self.device()))
         image_scores = anomaly_probability(dense.image_embedding, prototypes, self.temperature)
-        grid_maps = anomaly_probability(dense.patch_embeddings, prototypes, self.temperature).reshape(len(query), *dense.grid)
+        patch_scores = anomaly_probability(dense.patch_embeddings, prototypes, self.temperature)
+        grid_maps = patch_scores.reshape(len(query), *dense.grid)
         return upsample_grid_maps(grid_maps, tuple(query.shape[-2:])).cpu(), image_scores.float().cpu()

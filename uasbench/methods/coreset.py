@@ -102,13 +102,16 @@ class CategoryMemory(Generic[MemoryT]):
     def fit(self, normal_images: torch.Tensor | None, category: str | None) -> None:
         if normal_images is None:
             raise DataError(f"{self._method}: fit() needs k >= 1 normal images of category {category!r}, got None")
-        self._by_category[str(category)] = self._build(check_image_batch(normal_images, f"{self._method} normal images"))
+        images = check_image_batch(normal_images, f"{self._method} normal images")
+        self._by_category[str(category)] = self._build(images)
 
     def get(self, prompt: torch.Tensor | None, category: str | None) -> MemoryT:
         if prompt is not None:
             prompt = check_image_batch(prompt, f"{self._method} prompt")
             last = self._last_prompt
-            if last is None or last.shape != prompt.shape or last.device != prompt.device or not torch.equal(last, prompt):
+            same = (last is not None and last.shape == prompt.shape and last.device == prompt.device
+                    and torch.equal(last, prompt))
+            if not same:
                 self._last_memory = self._build(prompt)
                 self._last_prompt = prompt.detach().clone()
             return self._last_memory  # type: ignore[return-value]

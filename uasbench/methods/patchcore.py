@@ -77,7 +77,8 @@ def build_patchcore_backbone(name: str, weights: str | None, pretrained: bool) -
 class PatchCoreEmbedder(nn.Module):
     """Frozen backbone + locally aware patch embedding; holds no learnable parameters of its own."""
 
-    def __init__(self, backbone: nn.Module, level_indices: list[int], patch_size: int = 3, embed_dim: int = 1024) -> None:
+    def __init__(self, backbone: nn.Module, level_indices: list[int], patch_size: int = 3,
+                 embed_dim: int = 1024) -> None:
         super().__init__()
         self.backbone = backbone
         self.level_indices = list(level_indices)
@@ -92,7 +93,7 @@ class PatchCoreEmbedder(nn.Module):
 
 
 def gaussian_smooth(maps: torch.Tensor, sigma: float) -> torch.Tensor:
-    """scipy ``gaussian_filter`` (reflect borders, truncate 4σ) over H and W of every map (B, H, W), as the official code."""
+    """scipy ``gaussian_filter`` (reflect, truncate 4σ) over H and W of each map (B, H, W), as the official code."""
     if sigma <= 0:
         return maps
     smoothed = ndimage.gaussian_filter(maps.detach().cpu().numpy().astype(np.float32), sigma=(0.0, sigma, sigma))

@@ -19,8 +19,9 @@ from functools import cached_property
 import torch
 
 from uasbench.errors import ConfigError
-from uasbench.methods.clip_windows import (DenseClipOutput, association_scores, dense_clip_forward, harmonic_aggregation,
-                                           upsample_grid_maps, window_embeddings, window_patch_indices)
+from uasbench.methods.clip_windows import (DenseClipOutput, association_scores, dense_clip_forward,
+                                           harmonic_aggregation, upsample_grid_maps, window_embeddings,
+                                           window_patch_indices)
 from uasbench.methods.clip_zeroshot import DEFAULT_CLIP, DEFAULT_CLIP_TAG, ClipPromptMethod
 from uasbench.methods.coreset import CategoryMemory, check_image_batch
 from uasbench.methods.registry import register_method

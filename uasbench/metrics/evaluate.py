@@ -17,7 +17,7 @@ from uasbench.metrics.keys import encode_keys
 from uasbench.metrics.protocols import DEFAULT_PROTOCOL, METRIC_NAMES, get_protocol
 from uasbench.metrics.scores import max_scores_from_keys
 from uasbench.metrics.table import pixel_table, score_table
-from uasbench.metrics.validation import check_image_labels, check_image_scores, check_maps, check_masks
+from uasbench.metrics.validation import check_finite_keys, check_image_labels, check_image_scores, check_maps, check_masks
 
 
 class CategoryMetrics(dict):
@@ -49,6 +49,7 @@ def evaluate(anomaly_maps: Any, masks: Any, image_scores: Any = None, protocol: 
     else:
         labels = check_image_labels(image_labels, n_images)
     keys = encode_keys(maps)
+    check_finite_keys(maps, keys)
     pixels = pixel_table(keys, mask, maps.dtype)
     transform = chosen.score_transform(pixels)
     if image_scores is None:

@@ -17,6 +17,7 @@ from uasbench.metrics.keys import decode_keys, encode_keys
 from uasbench.metrics.regions import positive_pixel_regions
 
 _HISTOGRAM_MAX_BITS = 16
+_BINCOUNT_CHUNK = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def _table_from_keys(keys: np.ndarray, positive: np.ndarray, dtype: np.dtype,
     positive_keys = keys[positive]
     if keys.dtype.itemsize * 8 <= _HISTOGRAM_MAX_BITS:
         n_bins = 1 << (keys.dtype.itemsize * 8)
-        totals = np.bincount(keys, minlength=n_bins)
+        totals = _chunked_bincount(keys, n_bins)
         distinct = np.flatnonzero(totals)
         counts = totals[distinct]
 
@@ -91,6 +92,14 @@ def _table_from_keys(keys: np.ndarray, positive: np.ndarray, dtype: np.dtype,
     table = ScoreTable(values=decode_keys(distinct, dtype)[::-1], negatives=(counts - positives)[::-1],
                        positives=positives[::-1], region_weights=weights, n_regions=n_regions)
     return _merge_equal(table)  # -0.0 and +0.0 have different keys but are the same score
+
+
+def _chunked_bincount(keys: np.ndarray, n_bins: int) -> np.ndarray:
+    """np.bincount copies its input to int64; chunks keep that copy at 128 MiB instead of 8 bytes/pixel."""
+    totals = np.zeros(n_bins, dtype=np.int64)
+    for start in range(0, keys.size, _BINCOUNT_CHUNK):
+        totals += np.bincount(keys[start:start + _BINCOUNT_CHUNK], minlength=n_bins)
+    return totals
 
 
 def _sorted_distinct_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -40,19 +40,17 @@ class MetaUAS(Method):
                  fpn_segmentation_channels: int = 256, **unknown: Any) -> None:
         if unknown:
             raise ConfigError(f"unknown metauas options: {', '.join(sorted(unknown))}")
+        options = {"alignment": _choice("alignment", alignment, ALIGNMENT_MODES),
+                   "fusion": _choice("fusion", fusion, FUSION_POLICIES),
+                   "decoder": _choice("decoder", decoder, DECODERS),
+                   "num_alignment_layers": int(num_alignment_layers),
+                   "fpn_segmentation_channels": int(fpn_segmentation_channels)}
         from uasbench.backbones import create_backbone
 
-        # A checkpoint carries the encoder weights, so ImageNet weights would only be fetched to be overwritten.
+        # A checkpoint carries the encoder weights, so ImageNet weights would only be loaded to be overwritten.
         encoder = create_backbone(backbone, taps="metauas", weights=backbone_weights,
                                   pretrained=pretrained_backbone and checkpoint is None)
-        self.model = MetaUASModel(
-            encoder,
-            alignment=_choice("alignment", alignment, ALIGNMENT_MODES),
-            fusion=_choice("fusion", fusion, FUSION_POLICIES),
-            decoder=_choice("decoder", decoder, DECODERS),
-            num_alignment_layers=int(num_alignment_layers),
-            fpn_segmentation_channels=int(fpn_segmentation_channels),
-        )
+        self.model = MetaUASModel(encoder, **options)
         self.weight_source = encoder.weight_source
         if checkpoint is not None:
             from uasbench.methods.metauas.convert import load_checkpoint
