@@ -27,6 +27,7 @@ rule change_pairs:
     params:
         spec=config.get("change_pairs", {}),
         outdir=f"{RESULTS}/data/change_pairs",
+        inpainter=config.get("change_pairs", {}).get("inpainter", "telea"),
         kinds=",".join(config.get("change_pairs", {}).get("kinds", ["object", "local"])),
         coco=lambda wc: (
             f"--coco-images {config['change_pairs']['coco_images']} "
@@ -45,4 +46,4 @@ rule change_pairs:
     shell:
         "{UAS} data make-change-pairs --out {params.outdir} --force --seed {params.spec[seed]} "
         "--n-pairs {params.spec[n_pairs]} --image-size {params.spec[image_size]} "
-        "--kinds {params.kinds} --val-fraction {params.spec[val_fraction]} {params.coco} > {log} 2>&1"
+        "--kinds {params.kinds} --val-fraction {params.spec[val_fraction]} --inpainter {params.inpainter} --quiet {params.coco} > {log} 2>&1"
