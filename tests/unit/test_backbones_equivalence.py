@@ -20,21 +20,41 @@ from uasbench.backbones.weights import load_state_dict_file, remap_by_order
 torch.set_num_threads(2)
 
 
+def assert_same_features(got: torch.Tensor, want: torch.Tensor) -> None:
+    """Equal up to float error, on features big enough for the comparison to mean something."""
+    assert want.std() > 1e-2, "reference features have vanished; the comparison would be vacuous"
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4 * float(want.abs().max()))
+
+
+def relative_error(got: torch.Tensor, want: torch.Tensor) -> float:
+    return float((got - want).abs().max() / want.abs().max())
+
+
 @pytest.fixture(scope="module")
 def b4_reference(tmp_path_factory):
-    """A randomly initialised lukemelas B4 with non-trivial BN statistics, saved in lukemelas format."""
+    """A random lukemelas B4 whose activations stay O(0.1–1) through all 32 blocks (PyTorch's default conv
+    init shrinks them to ~1e-8, which would make any tolerance-based comparison vacuous), saved to a file."""
     from efficientnet_pytorch import EfficientNet
 
     torch.manual_seed(7)
     reference = EfficientNet.from_name("efficientnet-b4").eval()
     with torch.no_grad():
         for module in reference.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                torch.nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
             if isinstance(module, torch.nn.BatchNorm2d):
                 module.running_mean.uniform_(-0.1, 0.1)
                 module.running_var.uniform_(0.5, 1.5)
+                module.weight.uniform_(0.5, 1.0)
+                module.bias.uniform_(-0.1, 0.1)
     path = tmp_path_factory.mktemp("weights") / "efficientnet-b4-6ed6700e.pth"
     torch.save(reference.state_dict(), path)
     return reference, path
+
+
+@pytest.fixture(scope="module")
+def b4_uniad(b4_reference):
+    return create_backbone("efficientnet_b4", "uniad", weights=str(b4_reference[1]))
 
 
 def _smp_stages(reference, x):
@@ -48,24 +68,21 @@ def _smp_stages(reference, x):
     return outputs
 
 
-def test_b4_matches_lukemelas_reference(b4_reference):
+def test_b4_matches_lukemelas_reference(b4_reference, b4_uniad):
     reference, path = b4_reference
     x = torch.randn(1, 3, 160, 160)  # /32 = 5: odd sizes exercise the static "same" padding too
     metauas = create_backbone("efficientnet_b4", "metauas", weights=str(path))
-    uniad = create_backbone("efficientnet_b4", "uniad", weights=str(path))
-    patchcore = create_backbone("efficientnet_b4", "patchcore", weights=str(path))
+    uniad = b4_uniad
     assert metauas.weight_source == f"file:{path}"
     with torch.no_grad():
         smp = _smp_stages(reference, x)
         endpoints = reference.extract_endpoints(x)  # reduction_i = last block before each stride change
-        ours = metauas(x), uniad(x), patchcore(x)
+        ours = metauas(x), uniad(x)
     reductions = [endpoints[f"reduction_{i}"] for i in range(1, 6)]
     for got, want in zip(ours[0], smp, strict=True):
-        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        assert_same_features(got, want)
     for got, want in zip(ours[1], reductions[:4], strict=True):
-        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
-    for got, want in zip(ours[2], reductions[2:4], strict=True):
-        torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        assert_same_features(got, want)
     reference_keys = {k for k in reference.state_dict() if not k.startswith("_fc.")}
     assert set(metauas.state_dict()) == reference_keys  # smp encoder key names, so MetaUAS checkpoints map 1:1
 
@@ -83,22 +100,24 @@ def test_b4_accepts_an_fc_less_encoder_dump_only_without_fc(b4_reference, tmp_pa
         create_backbone("efficientnet_b4", weights=str(encoder_only), keep_fc=True)
 
 
-def test_timm_tf_b4_differs_only_by_padding(b4_reference):
+def test_timm_tf_b4_differs_only_by_padding(b4_reference, b4_uniad):
     """Same weights in timm's tf_efficientnet_b4 (dynamic "same" padding). The first stride-2 5×5 depthwise
     conv (entering stride 8) pads (2, 2) statically for 380 px: dynamic padding agrees when the stride-4 map
     is odd (380 → 95, 100 → 25) and pads (1, 2) when it is even (256 → 64, 128 → 32)."""
-    reference, path = b4_reference
-    tf_b4 = timm.create_model("tf_efficientnet_b4", features_only=True, out_indices=(0, 1, 2)).eval()
-    full_keys = timm.create_model("tf_efficientnet_b4").state_dict()
-    renamed = remap_by_order(load_state_dict_file(path), list(full_keys), {k: v.shape for k, v in full_keys.items()}, path)
-    tf_b4.load_state_dict({k: v for k, v in renamed.items() if k in tf_b4.state_dict()}, strict=True)
-    ours = create_backbone("efficientnet_b4", "uniad", weights=str(path))
+    _, path = b4_reference
+    tf_b4 = timm.create_model("tf_efficientnet_b4").eval()
+    expected = tf_b4.state_dict()
+    tf_b4.load_state_dict(remap_by_order(load_state_dict_file(path), list(expected),
+                                         {k: v.shape for k, v in expected.items()}, path))
+    ours = b4_uniad
     with torch.no_grad():
         for size, equal_levels in ((100, 3), (128, 2)):
             x = torch.randn(1, 3, size, size)
-            for level, (got, theirs) in enumerate(zip(ours(x)[:3], tf_b4(x), strict=True)):
-                close = torch.allclose(got, theirs, rtol=1e-4, atol=1e-4)
-                assert close == (level < equal_levels), (size, level)
+            theirs = tf_b4.forward_intermediates(x, indices=[0, 1, 2], stop_early=True, intermediates_only=True)
+            for level, (got, want) in enumerate(zip(ours(x)[:3], theirs, strict=True)):
+                error = relative_error(got, want)
+                print(f"tf_efficientnet_b4 vs lukemelas at {size}px level {level}: relative error {error:.2e}")
+                assert error < 1e-5 if level < equal_levels else error > 1e-2, (size, level, error)
 
 
 def test_lite0_package_weights_classify_chelsea_as_a_cat():
@@ -130,7 +149,7 @@ def test_stride_rule_taps_equal_timm_features_only(name, taps, out_indices):
     x = torch.randn(1, 3, 128, 128)
     with torch.no_grad():
         for got, want in zip(backbone(x), timm_features(x), strict=True):
-            torch.testing.assert_close(got, want)
+            assert_same_features(got, want)
 
 
 def test_wide_resnet50_2_equals_torchvision(tmp_path):
@@ -147,6 +166,6 @@ def test_wide_resnet50_2_equals_torchvision(tmp_path):
         layer2 = reference.layer2(reference.layer1(y))
         layer3 = reference.layer3(layer2)
         got = backbone(x)
-    torch.testing.assert_close(got[0], layer2)
-    torch.testing.assert_close(got[1], layer3)
+    assert_same_features(got[0], layer2)
+    assert_same_features(got[1], layer3)
     assert not any(k.startswith(("layer4", "fc")) for k in backbone.state_dict())

@@ -41,14 +41,16 @@ def test_channels_and_strides_at_256(name, taps):
     assert [f.shape[1] for f in features] == list(channels)
     assert [tuple(f.shape[-2:]) for f in features] == [(256 // s, 256 // s) for s in strides]
     assert all(torch.isfinite(f).all() for f in features)
+    if name == "efficientnet_b4":
+        assert backbone.tap_names == B4_TAP_NAMES[taps]
 
 
-def test_default_taps_are_the_preset_defaults():
-    assert create_backbone("tf_efficientnet_lite0").taps == "metauas"
-    assert create_backbone("efficientnet_b4", pretrained=False).tap_names == (
-        "stem", "_blocks.5", "_blocks.9", "_blocks.21", "_blocks.31")
-    assert create_backbone("efficientnet_b4", "uniad", pretrained=False).tap_names == (
-        "_blocks.1", "_blocks.5", "_blocks.9", "_blocks.21")
+# which stage outputs the lukemelas B4 taps are (smp stage split at blocks 6/10/22/32; UniAD blocks 1/5/9/21)
+B4_TAP_NAMES = {
+    "metauas": ("stem", "_blocks.5", "_blocks.9", "_blocks.21", "_blocks.31"),
+    "uniad": ("_blocks.1", "_blocks.5", "_blocks.9", "_blocks.21"),
+    "patchcore": ("_blocks.9", "_blocks.21"),
+}
 
 
 def test_b4_parameter_count_is_lukemelas_without_fc():
@@ -62,6 +64,7 @@ def test_b4_parameter_count_is_lukemelas_without_fc():
 
 def test_frozen_and_stays_in_eval_mode():
     backbone = create_backbone("tf_efficientnet_lite0")
+    assert backbone.taps == "metauas"  # the preset default
     parent = torch.nn.Sequential(backbone, torch.nn.Conv2d(3, 3, 1))
     parent.train()
     assert not backbone.training and not any(m.training for m in backbone.modules())

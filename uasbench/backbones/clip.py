@@ -36,10 +36,14 @@ def _open_clip():
     return open_clip
 
 
+def is_clip_model(name: str) -> bool:
+    return name in _open_clip().list_models()
+
+
 def _tag_config(name: str, pretrained_tag: str | None) -> dict[str, Any]:
     """open_clip's pretrained cfg for (name, tag); {} for clip-tiny or no tag; unknown tags are ConfigErrors."""
     open_clip = _open_clip()
-    if name not in open_clip.list_models():
+    if not is_clip_model(name):
         raise ConfigError(f"unknown CLIP model {name!r}; e.g. {', '.join(CLIP_MODELS)}")
     if name == TINY_CLIP or not pretrained_tag:
         return {}
@@ -83,10 +87,10 @@ def create_clip(name: str = DEFAULT_CLIP, pretrained_tag: str | None = DEFAULT_C
         try:
             model = open_clip.create_model(name, pretrained=None if choice.path is None else str(choice.path),
                                            force_preprocess_cfg=force_preprocess or None)
-        except RuntimeError as err:
+        except Exception as err:  # noqa: BLE001 - open_clip raises RuntimeError/UnpicklingError/KeyError for bad files
             if choice.path is None:
                 raise
-            raise CheckpointError(f"CLIP {name!r}: weights file {str(choice.path)!r} does not fit: {err}") from err
+            raise CheckpointError(f"CLIP {name!r}: weights file {str(choice.path)!r} cannot be loaded: {err}") from err
     if choice.path is None:
         warn_random(f"CLIP {name!r}", pretrained)
     model.eval()

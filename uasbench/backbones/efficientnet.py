@@ -25,7 +25,7 @@ def build_lukemelas(arch: str) -> nn.Module:
     return EfficientNet.from_name(arch)
 
 
-def load_lukemelas_weights(net: nn.Module, path: Path, *, require_fc: bool) -> None:
+def load_lukemelas_weights(net: nn.Module, path: Path, require_fc: bool) -> None:
     """Strictly load a lukemelas-format file; an fc-less smp encoder dump is accepted unless the fc is kept."""
     load_strict(net, load_state_dict_file(path), path, optional_prefixes=() if require_fc else ("_fc.",))
 

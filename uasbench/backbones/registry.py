@@ -69,16 +69,15 @@ PRESETS: dict[str, BackboneSpec] = {spec.name: spec for spec in (
 @dataclass(frozen=True)
 class _Family:
     build: Callable[[str], nn.Module]
-    load: Callable[[nn.Module, Path, bool], None]
+    load: Callable[[nn.Module, Path, bool], None]  # (network, file, require_fc)
     pyramid: Callable[..., FeaturePyramid]
 
 
 _FAMILIES: dict[str, _Family] = {
-    "lukemelas": _Family(efficientnet.build_lukemelas,
-                         lambda net, path, keep_fc: efficientnet.load_lukemelas_weights(net, path, require_fc=keep_fc),
+    "lukemelas": _Family(efficientnet.build_lukemelas, efficientnet.load_lukemelas_weights,
                          efficientnet.LukemelasPyramid),
-    **{name: _Family(timm_backbones.build_timm, lambda net, path, keep_fc: timm_backbones.load_timm_weights(net, path),
-                     cls) for name, cls in timm_backbones.PYRAMID_CLASSES.items()},
+    **{name: _Family(timm_backbones.build_timm, timm_backbones.load_timm_weights, cls)
+       for name, cls in timm_backbones.PYRAMID_CLASSES.items()},
 }
 
 
@@ -92,7 +91,8 @@ def get_spec(name: str) -> BackboneSpec:
     return PRESETS[name]
 
 
-def resolve_backbone_weights(name: str, weights: str | os.PathLike | None = None, pretrained: bool = True) -> WeightChoice:
+def resolve_backbone_weights(name: str, weights: str | os.PathLike | None = None,
+                             pretrained: bool = True) -> WeightChoice:
     spec = get_spec(name)
     return resolve_weights(f"backbone {name!r}", weights, pretrained, hub_files=spec.hub_files,
                            hf_repos=spec.hf_repos, package=spec.package)
@@ -137,8 +137,11 @@ def describe_weight_source(name: str, weights: str | os.PathLike | None = None, 
     """The source ``create_backbone``/``create_clip`` would use for ``name``, found without building the model."""
     if name in PRESETS:
         return resolve_backbone_weights(name, weights, pretrained).source
-    from uasbench.backbones.clip import resolve_clip_weights
+    from uasbench.backbones.clip import CLIP_MODELS, is_clip_model, resolve_clip_weights
 
+    if not is_clip_model(name):
+        raise ConfigError(f"unknown backbone or CLIP model {name!r}; backbones: {', '.join(list_backbones())}; "
+                          f"CLIP: {', '.join(CLIP_MODELS)} or another open_clip model name")
     return resolve_clip_weights(name, weights=weights, pretrained=pretrained).source
 
 

@@ -27,8 +27,11 @@ def build_timm(arch: str) -> nn.Module:
     return timm.create_model(arch, pretrained=False)
 
 
-def load_timm_weights(net: nn.Module, path: Path) -> None:
-    """Load a timm/torchvision-named file, or a lukemelas-named one (Lite0 package) renamed by key order."""
+def load_timm_weights(net: nn.Module, path: Path, require_fc: bool = False) -> None:
+    """Load a timm/torchvision-named file, or a lukemelas-named one (Lite0 package) renamed by key order.
+
+    Always strict, head included (``require_fc`` exists only to share the lukemelas loader's signature).
+    """
     state = load_state_dict_file(path)
     if LUKEMELAS_STEM_KEY in state:
         expected = net.state_dict()

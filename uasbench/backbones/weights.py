@@ -166,6 +166,6 @@ def load_strict(model: torch.nn.Module, state: Mapping[str, torch.Tensor], path:
     wrong = [k for k in state if k in expected and state[k].shape != expected[k].shape]
     if missing or unexpected or wrong:
         raise CheckpointError(f"weights file {str(path)!r} does not fit {type(model).__name__}: "
-                              f"missing {missing[:5]} ({len(missing)}), unexpected {unexpected[:5]} ({len(unexpected)}), "
-                              f"wrong shape {wrong[:5]} ({len(wrong)})")
+                              f"missing {missing[:5]} ({len(missing)}), unexpected {unexpected[:5]} "
+                              f"({len(unexpected)}), wrong shape {wrong[:5]} ({len(wrong)})")
     model.load_state_dict(state, strict=False)

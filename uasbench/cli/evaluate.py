@@ -33,7 +33,6 @@ def _run(args: argparse.Namespace) -> int:
     from uasbench import __version__
     from uasbench.io import write_json
     from uasbench.metrics import evaluate_categories, results_to_dataframe
-
     from uasbench.predictions import list_categories, read_run_meta
 
     run_meta = read_run_meta(args.pred)

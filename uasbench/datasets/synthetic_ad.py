@@ -200,11 +200,14 @@ def make_synthetic_ad(out_dir: str | os.PathLike, seed: int = 0, image_size: int
     """Generate the benchmark into ``out_dir`` and return its path.
 
     Everything is written into a temporary sibling directory that is renamed onto ``out_dir`` at the end, so an
-    interrupted run leaves no partial dataset. Byte-identical output for the same arguments, for any ``workers``.
+    interrupted run leaves no partial dataset. Byte-identical output for the same arguments and library versions,
+    for any ``workers``; an image depends only on (seed, category, split, index), not on the other counts.
     """
     from tqdm import tqdm
 
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()
+    if isinstance(categories, str):
+        categories = [categories]
     names = list(SYNTHETIC_CATEGORIES if categories is None else dict.fromkeys(categories))
     counts = {"n_train": n_train, "n_test_good": n_test_good, "n_test_defect": n_test_defect}
     _check_arguments(image_size, counts, names)

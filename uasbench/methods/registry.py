@@ -47,4 +47,19 @@ def create(name: str, **config: Any):
             if err.name == METHOD_MODULES[name]:
                 raise ConfigError(f"method {name!r} is declared but its module {err.name} is not implemented yet") from err
             raise
-    return _REGISTRY[name](**config)
+    cls = _REGISTRY[name]
+    _check_options(name, cls, config)
+    return cls(**config)
+
+
+def _check_options(name: str, cls: type, config: dict[str, Any]) -> None:
+    """Unknown options are a ConfigError naming them, not a TypeError deep inside a constructor."""
+    import inspect
+
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = sorted(set(config) - set(params) - {"self"})
+    if unknown:
+        known = sorted(p for p in params if p != "self")
+        raise ConfigError(f"method {name!r}: unknown option(s) {', '.join(unknown)}; known: {', '.join(known)}")

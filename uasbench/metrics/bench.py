@@ -110,7 +110,8 @@ def format_report(report: dict[str, Any]) -> str:
         f"float16), scale {report['scale']}, seed {report['seed']}",
         f"fast evaluate (7 metrics, per category): {report['fast_seconds']:.2f} s wall, "
         f"{report['fast_cpu_seconds']:.2f} s CPU; "
-        f"peak extra memory {report['fast_peak_extra_bytes'] / gib:.3f} GiB over {report['input_bytes'] / gib:.3f} GiB input",
+        f"peak extra memory {report['fast_peak_extra_bytes'] / gib:.3f} GiB "
+        f"over {report['input_bytes'] / gib:.3f} GiB input",
     ]
     if "pooled_fast_seconds" in report:
         lines.append(f"fast evaluate, all maps pooled in one call: {report['pooled_fast_seconds']:.2f} s; "

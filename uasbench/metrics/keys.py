@@ -36,10 +36,12 @@ def encode_keys(values: np.ndarray) -> np.ndarray:
 
 def decode_keys(keys: np.ndarray, float_dtype: np.dtype) -> np.ndarray:
     """Inverse of :func:`encode_keys`: the float values (of ``float_dtype``) the keys came from."""
-    keys = np.asarray(keys)
     udtype = key_dtype(float_dtype)
-    keys = keys.astype(udtype, copy=False)
+    keys = np.asarray(keys).astype(udtype, copy=False)
     bits = np.dtype(udtype).itemsize * 8
-    high = udtype(1 << (bits - 1))
-    raw = np.where(keys & high, keys ^ high, ~keys).astype(udtype, copy=False)
+    raw = keys >> udtype(bits - 1)             # 1 for keys of non-negative numbers
+    raw ^= udtype(1)                           # 1 for keys of negative numbers
+    raw *= udtype((1 << (bits - 1)) - 1)
+    raw |= udtype(1 << (bits - 1))             # negative: 1111..1, non-negative: 1000..0
+    raw ^= keys
     return raw.view(np.dtype(float_dtype))

@@ -73,14 +73,28 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     if hasattr(method, "finalize_dataset"):  # e.g. OneNIP's test-set normaliser of the fused map
         method.finalize_dataset(results)
     seconds = time.perf_counter() - t0
+    map_scales = {}
     for category, r in results.items():
-        save_category_predictions(out_dir, category, r["maps"].astype(np.float16), r["scores"].astype(np.float32),
+        maps16, map_scales[category] = to_float16(r["maps"])
+        save_category_predictions(out_dir, category, maps16, r["scores"].astype(np.float32),
                                   r["masks"], r["paths"], labels=np.asarray(r["labels"], dtype=np.int8))
     meta = {"run": run_name, "method": run["method"], "dataset": dataset, "seed": seed, "prompt": prompt_mode,
             "image_size": size, "tier": config["tier"], "device": str(device), "n_images": n_images,
-            "seconds": seconds, **info}
+            "seconds": seconds, "map_scale": map_scales, **info}
     write_run_meta(out_dir, meta)
     return meta
+
+
+def to_float16(maps: np.ndarray) -> tuple[np.ndarray, float]:
+    """float16 storage; maps beyond its range (e.g. PatchCore's squared L2) are divided by a power of two first.
+
+    A positive scale changes no metric (all are rank-based or min-max normalised per category); it is recorded.
+    """
+    if not np.isfinite(maps).all():
+        raise FloatingPointError("anomaly maps contain NaN/inf before saving")
+    peak = float(np.abs(maps).max()) if maps.size else 0.0
+    scale = 2.0 ** int(np.ceil(np.log2(peak / 32768.0))) if peak > 32768.0 else 1.0
+    return (maps / scale).astype(np.float16), scale
 
 
 def _choose_prompts(method, mode: str, normals: list, queries: torch.Tensor, seed: int, category: str, size: int,

@@ -7,6 +7,11 @@ rule synthetic_dataset:
     params:
         spec=lambda wc: config["datasets"][wc.dataset],
         outdir=lambda wc: f"{RESULTS}/data/{wc.dataset}",
+        categories=lambda wc: (
+            "--categories " + ",".join(config["datasets"][wc.dataset]["categories"])
+            if config["datasets"][wc.dataset].get("categories")
+            else ""
+        ),
     log:
         f"{RESULTS}/logs/data/{{dataset}}.log",
     benchmark:
@@ -18,7 +23,8 @@ rule synthetic_dataset:
     shell:
         "{UAS} data make-synthetic-ad --out {params.outdir} --force --seed {params.spec[seed]} "
         "--image-size {params.spec[image_size]} --n-train {params.spec[n_train]} "
-        "--n-test-good {params.spec[n_test_good]} --n-test-defect {params.spec[n_test_defect]} > {log} 2>&1"
+        "--n-test-good {params.spec[n_test_good]} --n-test-defect {params.spec[n_test_defect]} {params.categories} "
+        "> {log} 2>&1"
 
 
 rule change_pairs:

@@ -112,7 +112,12 @@ def official_to_uasbench(official: Mapping[str, torch.Tensor], method: str, mode
                               f"keys match no {method} module: {_listed(unknown)}")
     if "train_rec_range" in model.state_dict():  # ours only: the non-transductive normaliser, not yet measured
         renamed.setdefault("train_rec_range", torch.tensor([float("inf"), float("-inf")]))
-    check_state_dict(renamed, model, source)
+    try:
+        check_state_dict(renamed, model, source)
+    except CheckpointError as err:  # name the missing keys as the official file spells them
+        missing = set(uasbench_to_official(model.state_dict(), method)) - {DDP_PREFIX + k for k in state}
+        raise CheckpointError(f"{err}" + (f" (official names of the missing keys: {_listed(missing)})"
+                                          if missing else "")) from None
     return renamed
 
 
