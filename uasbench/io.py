@@ -11,6 +11,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from uasbench.errors import UasbenchError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
@@ -19,9 +21,14 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     ``suffix`` keeps the extension for writers that dispatch on it (e.g. ``np.savez`` appends ``.npz``).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix if suffix is not None else path.suffix + ".tmp",
-                               dir=path.parent)
+    if path.is_dir():
+        raise UasbenchError(f"cannot write {path}: it is an existing directory")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.",
+                                   suffix=suffix if suffix is not None else path.suffix + ".tmp", dir=path.parent)
+    except OSError as err:
+        raise UasbenchError(f"cannot write {path}: {err.strerror or err}") from err
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -30,6 +37,25 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def ensure_writable_dir(path: str | os.PathLike) -> Path:
+    """Fail before any computing when an output folder cannot be created (e.g. its parent is a file)."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UasbenchError(f"cannot create output folder {path}: {err.strerror or err}") from err
+    return path
+
+
+def ensure_writable_file(path: str | os.PathLike) -> Path:
+    """Fail before any computing when an output file's folder cannot be created or the path is a folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise UasbenchError(f"cannot write {path}: it is an existing directory")
+    ensure_writable_dir(path.parent)
+    return path
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -103,13 +103,23 @@ def train(model: nn.Module, loss_fn: LossFn, dataset, spec: TrainSpec, out_dir: 
     start_epoch = 0
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path)
+        if not isinstance(state, dict) or "model" not in state:
+            raise CheckpointError(f"{ckpt_path}: not a uasbench training checkpoint (no 'model' entry); "
+                                  "delete it or pass --no-resume to start over")
         try:
             model.load_state_dict(state["model"])
         except RuntimeError as err:
             raise CheckpointError(f"{ckpt_path}: does not fit this model ({err})") from err
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        _set_rng_state(state["rng"])
+        missing = [k for k in ("optimizer", "scheduler", "rng", "epoch", "history") if k not in state]
+        if missing:
+            raise CheckpointError(f"{ckpt_path}: not a uasbench training checkpoint (missing {', '.join(missing)}); "
+                                  "delete it or pass --no-resume to start over")
+        try:
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            _set_rng_state(state["rng"])
+        except (ValueError, KeyError, TypeError, RuntimeError) as err:
+            raise CheckpointError(f"{ckpt_path}: optimizer/RNG state does not fit this model ({err})") from err
         history = state["history"]
         start_epoch = state["epoch"] + 1
         print(f"[{desc}] resumed from {ckpt_path} after epoch {state['epoch'] + 1}/{spec.epochs}")

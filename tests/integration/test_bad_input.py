@@ -16,10 +16,6 @@ import yaml
 from tests.fixtures.layouts import make_mvtec, make_visa, write_image
 from uasbench.cli import main
 
-# A known bug in another module, reported to the lead; strict, so the marker must go once it is fixed.
-ATOMIC_PATH_BUG = pytest.mark.xfail(
-    reason="uasbench/io.py atomic_path lets OSError (parent is a regular file, target is a folder) escape as a "
-           "traceback instead of a UasbenchError naming the path; reported to the lead", strict=True)
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
@@ -216,8 +212,6 @@ def test_unknown_run_for_predict(tmp_path, capsys):
     assert_no_leftovers(tmp_path, out)
 
 
-@pytest.mark.xfail(reason="uasbench/pipeline/predict.py run_predict indexes config['datasets'][dataset] "
-                   "unchecked: KeyError traceback; reported to the lead", strict=True)
 def test_unknown_dataset_for_predict(tmp_path, capsys):
     config = write_config(tmp_path / "c.yaml", tmp_path / "results")
     out = tmp_path / "out"
@@ -256,7 +250,6 @@ def test_device_cuda_on_a_cpu_only_machine(tmp_path, capsys, argv):
     assert_no_leftovers(tmp_path, out, tmp_path / "results" / "models")
 
 
-@ATOMIC_PATH_BUG
 @pytest.mark.parametrize("command", ["data-check", "predict"])
 def test_output_path_below_a_regular_file(mvtec, tmp_path, capsys, command):
     """Tests run as root, where a read-only folder is still writable: an output whose parent is a FILE is not."""

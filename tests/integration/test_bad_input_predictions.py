@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pytest
 
-from tests.integration.test_bad_input import ATOMIC_PATH_BUG, assert_clean_error, assert_no_leftovers, run_cli
+from tests.integration.test_bad_input import assert_clean_error, assert_no_leftovers, run_cli
 from uasbench.predictions import save_category_predictions, write_run_meta
 
 N, H, W = 6, 16, 12
@@ -138,7 +138,6 @@ def test_missing_predictions_folder_and_folder_without_npz(tmp_path, capsys):
     assert_no_leftovers(tmp_path, out)
 
 
-@ATOMIC_PATH_BUG
 @pytest.mark.parametrize("where", ["below-a-file", "is-a-folder"])
 def test_unwritable_output_is_refused_and_nothing_is_left(pred, tmp_path, capsys, where):
     """Tests run as root, where a read-only folder is still writable: an output whose parent is a FILE is not."""

@@ -49,10 +49,12 @@ def load_trained_method(config: dict, model_name: str, device: torch.device):
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
         raise CheckpointError(f"{path}: cannot load ({type(err).__name__}: {err})") from err
-    if not isinstance(state, dict) or state.get("method") != entry["method"]:
-        raise CheckpointError(f"{path}: holds a {state.get('method') if isinstance(state, dict) else type(state).__name__!r}"
-                              f" model, config expects {entry['method']!r}")
-    method = create(entry["method"], **method_kwargs(entry), pretrained_backbone=False)
+    if not isinstance(state, dict) or "state_dict" not in state or "method" not in state:
+        raise CheckpointError(f"{path}: not a uasbench model file (expected a dict with 'method' and 'state_dict')")
+    if state["method"] != entry["method"]:
+        raise CheckpointError(f"{path}: holds a {state['method']!r} model, config expects {entry['method']!r}")
+    # the file carries the encoder weights too, so no pretrained weights need resolving
+    method = create(entry["method"], **{**method_kwargs(entry), "pretrained_backbone": False})
     missing, unexpected = method.model.load_state_dict(state["state_dict"], strict=False)
     if missing or unexpected:
         raise CheckpointError(f"{path}: keys do not match the {entry['method']} model "

@@ -11,6 +11,9 @@ Prompt modes (config ``runs.<name>.prompt``):
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -22,6 +25,7 @@ from tqdm.auto import tqdm
 
 from uasbench.config import dataset_root
 from uasbench.errors import ConfigError
+from uasbench.io import ensure_writable_dir
 from uasbench.pipeline.images import load_images, load_masks
 from uasbench.pipeline.methods import build_run_method, global_features
 from uasbench.prompts import BestMatchIndex, random_prompt_indices
@@ -47,6 +51,12 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
 
     if run_name not in config["runs"]:
         raise ConfigError(f"unknown run {run_name!r}; configured runs: {', '.join(sorted(config['runs']))}")
+    if dataset not in config["datasets"]:
+        raise ConfigError(f"unknown dataset {dataset!r}; configured datasets: {', '.join(sorted(config['datasets']))}")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ConfigError(f"--out {out_dir} exists and is not a folder")
+    ensure_writable_dir(out_dir.parent)
     run = config["runs"][run_name]
     prompt_mode = mode or run.get("prompt", "random")
     size = config["datasets"][dataset].get("image_size", 256)
@@ -73,15 +83,24 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     if hasattr(method, "finalize_dataset"):  # e.g. OneNIP's test-set normaliser of the fused map
         method.finalize_dataset(results)
     seconds = time.perf_counter() - t0
-    map_scales = {}
-    for category, r in results.items():
-        maps16, map_scales[category] = to_float16(r["maps"])
-        save_category_predictions(out_dir, category, maps16, r["scores"].astype(np.float32),
-                                  r["masks"], r["paths"], labels=np.asarray(r["labels"], dtype=np.int8))
+    map_scales = {category: to_float16(r["maps"]) for category, r in results.items()}
     meta = {"run": run_name, "method": run["method"], "dataset": dataset, "seed": seed, "prompt": prompt_mode,
             "image_size": size, "tier": config["tier"], "device": str(device), "n_images": n_images,
-            "seconds": seconds, "map_scale": map_scales, **info}
-    write_run_meta(out_dir, meta)
+            "seconds": seconds, "map_scale": {c: scale for c, (_, scale) in map_scales.items()}, **info}
+    # Write the whole folder beside the target, then swap it in: no stale category of an older run survives,
+    # and a crash leaves the previous predictions untouched.
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        for category, r in results.items():
+            save_category_predictions(tmp_dir, category, map_scales[category][0], r["scores"].astype(np.float32),
+                                      r["masks"], r["paths"], labels=np.asarray(r["labels"], dtype=np.int8))
+        write_run_meta(tmp_dir, meta)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp_dir, out_dir)
+    finally:
+        if tmp_dir.exists():
+            shutil.rmtree(tmp_dir)
     return meta
 
 
