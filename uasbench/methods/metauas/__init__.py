@@ -37,14 +37,18 @@ class MetaUAS(Method):
     def __init__(self, backbone: str = "efficientnet_b4", alignment: str = "soft", fusion: str = "cat",
                  decoder: str = "unet", num_alignment_layers: int = 3, backbone_weights: str | None = None,
                  pretrained_backbone: bool = True, checkpoint: str | os.PathLike | None = None,
-                 fpn_segmentation_channels: int = 256, **unknown: Any) -> None:
+                 fpn_segmentation_channels: int = 256, decoder_channels: tuple[int, ...] | list[int] | None = None,
+                 freeze_encoder: bool = True, **unknown: Any) -> None:
         if unknown:
             raise ConfigError(f"unknown metauas options: {', '.join(sorted(unknown))}")
         options = {"alignment": _choice("alignment", alignment, ALIGNMENT_MODES),
                    "fusion": _choice("fusion", fusion, FUSION_POLICIES),
                    "decoder": _choice("decoder", decoder, DECODERS),
                    "num_alignment_layers": int(num_alignment_layers),
-                   "fpn_segmentation_channels": int(fpn_segmentation_channels)}
+                   "fpn_segmentation_channels": int(fpn_segmentation_channels),
+                   "freeze_encoder": bool(freeze_encoder)}
+        if decoder_channels is not None:  # embedded tier: a narrower UNet (docs/deviations.md); default = official
+            options["decoder_channels"] = tuple(int(c) for c in decoder_channels)
         from uasbench.backbones import create_backbone
 
         # A checkpoint carries the encoder weights, so ImageNet weights would only be loaded to be overwritten.

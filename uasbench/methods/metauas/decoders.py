@@ -147,11 +147,11 @@ class FPNDecoder(nn.Module):
         return self.dropout(merged)
 
 
-def build_decoder(name: DecoderName, stage_channels: Sequence[int], fpn_segmentation_channels: int = 256
-                  ) -> UnetDecoder | FPNDecoder:
+def build_decoder(name: DecoderName, stage_channels: Sequence[int], fpn_segmentation_channels: int = 256,
+                  unet_channels: Sequence[int] = UNET_CHANNELS) -> UnetDecoder | FPNDecoder:
     """The decoder ``name`` for fused stage features with ``stage_channels`` (shallow → deep)."""
     if name == "unet":
-        return UnetDecoder(stage_channels)
+        return UnetDecoder(stage_channels, tuple(int(c) for c in unet_channels))
     if name in ("fpn-cat", "fpn-add"):
         return FPNDecoder(stage_channels, merge=name.removeprefix("fpn-"),
                           segmentation_channels=fpn_segmentation_channels)

@@ -17,7 +17,7 @@ from torch import nn
 
 from uasbench.errors import ConfigError
 from uasbench.methods.metauas.alignment import FeatureAlignment, fused_channels
-from uasbench.methods.metauas.decoders import build_decoder
+from uasbench.methods.metauas.decoders import UNET_CHANNELS, build_decoder
 
 #: every stage must halve cleanly down to /32 so the UNet's ×2 upsamplings land on the skip sizes
 INPUT_MULTIPLE = 32
@@ -30,15 +30,17 @@ class MetaUASModel(nn.Module):
     """
 
     def __init__(self, encoder: nn.Module, alignment: str = "soft", fusion: str = "cat", decoder: str = "unet",
-                 num_alignment_layers: int = 3, fpn_segmentation_channels: int = 256) -> None:
+                 num_alignment_layers: int = 3, fpn_segmentation_channels: int = 256,
+                 decoder_channels: Sequence[int] = UNET_CHANNELS, freeze_encoder: bool = True) -> None:
         super().__init__()
         stage_channels = tuple(int(c) for c in encoder.channels)
         if not 1 <= num_alignment_layers <= len(stage_channels):
             raise ConfigError(f"num_alignment_layers must be in 1..{len(stage_channels)} (the encoder has "
                               f"{len(stage_channels)} stages), got {num_alignment_layers}")
         self.encoder = encoder
+        self.freeze_encoder = freeze_encoder  # Tab 3b "learn": encoder weights train, its BN statistics stay frozen
         for param in self.encoder.parameters():
-            param.requires_grad_(False)
+            param.requires_grad_(not freeze_encoder)
         self.alignment_mode, self.fusion, self.decoder_name = alignment, fusion, decoder
         # alignment[i] handles stage -(i + 1): deepest first, as in the official ModuleList
         self.alignment = nn.ModuleList(
@@ -47,7 +49,7 @@ class MetaUASModel(nn.Module):
         decoder_inputs = list(stage_channels)
         for i in range(num_alignment_layers):
             decoder_inputs[-(i + 1)] = fused_channels(stage_channels[-(i + 1)], fusion)
-        self.decoder = build_decoder(decoder, decoder_inputs, fpn_segmentation_channels)
+        self.decoder = build_decoder(decoder, decoder_inputs, fpn_segmentation_channels, decoder_channels)
         self.head = nn.Conv2d(self.decoder.out_channels, 1, kernel_size=1)
         self.encoder.eval()
 
@@ -64,7 +66,7 @@ class MetaUASModel(nn.Module):
     def encode(self, images: torch.Tensor) -> list[torch.Tensor]:
         """Frozen-encoder features (shallow → deep) of RGB images in [0, 1]; cacheable (no graph is kept)."""
         _check_images(images, "images")
-        with torch.no_grad():
+        with torch.set_grad_enabled(not self.freeze_encoder and torch.is_grad_enabled()):
             return list(self.encoder(self.encoder.normalize(images)))
 
     def forward_from_features(self, query_features: Sequence[torch.Tensor],
