@@ -57,7 +57,8 @@ _OIL = {"tint": (0.32, 0.31, 0.35)}
 CATEGORY_SPECS: dict[str, CategorySpec] = {spec.name: spec for spec in (
     CategorySpec("brick", "texture", "skimage.data.brick", ("crack", "hole", "stain"), {"stain": _OIL}),
     CategorySpec("grass", "texture", "skimage.data.grass", ("wrong_colour", "hole", "stain"),
-                 {"wrong_colour": {"radius_range": (0.06, 0.12), "hue": (0.8, 0.68, 0.3)}, "stain": {"tint": (0.6, 0.42, 0.25)}}),
+                 {"wrong_colour": {"radius_range": (0.06, 0.12), "hue": (0.8, 0.68, 0.3)},  # dried, straw-coloured
+                  "stain": {"tint": (0.6, 0.42, 0.25)}}),
     CategorySpec("gravel", "texture", "skimage.data.gravel", ("stain", "scratch", "hole"), {"stain": _OIL}),
     CategorySpec("nut", "object", "procedural", ("scratch", "crack", "missing_part", "wrong_colour"),
                  {"crack": {"darkness": 0.7}, "wrong_colour": {"radius_range": (0.04, 0.07)}}),

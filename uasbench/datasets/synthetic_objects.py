@@ -30,7 +30,7 @@ class ObjectModel:
 
 
 def sample_scene(rng: np.random.Generator, size: int, background_level: tuple[float, float]) -> Params:
-    """Pose-independent scene parameters: light direction, exposure and a seeded background surface."""
+    """Parameters every object scene shares: light direction, exposure, a seeded background, object centre."""
     grey = rng.uniform(*background_level)
     return {
         "light": light_direction(rng.uniform(0, 2 * np.pi), rng.uniform(0.75, 1.15)),

@@ -2,7 +2,8 @@
 
 Shapes are filled on a canvas ``SUPERSAMPLE`` times larger and area-averaged down, so edges carry fractional
 coverage (anti-aliasing) and the same geometry always gives the same pixels. cv2 fills boundary sub-pixels too,
-so shapes come out up to half a sub-pixel (1/8 px) fatter than their outline; masks never depend on this. Images are float32 RGB in [0, 1].
+so shapes come out up to half a sub-pixel (1/8 px) fatter than their outline; masks never depend on this.
+Images are float32 RGB in [0, 1].
 """
 
 from __future__ import annotations
