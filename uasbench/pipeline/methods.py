@@ -77,10 +77,11 @@ _CLIP_CACHE: dict[tuple, Any] = {}
 
 
 def clip_prior_model(spec: dict, device: torch.device):
+    """(CLIP model, its weight source) for MetaUAS*+'s visual prior; built once per process."""
     from uasbench.backbones import create_clip
 
     key = (spec["clip_model"], spec.get("clip_weights"), str(device))
     if key not in _CLIP_CACHE:
-        model, *_ = create_clip(spec["clip_model"], weights=spec.get("clip_weights"))
-        _CLIP_CACHE[key] = model.to(device).eval()
+        model, _tokenizer, _preprocess, source = create_clip(spec["clip_model"], weights=spec.get("clip_weights"))
+        _CLIP_CACHE[key] = (model.to(device).eval(), source)
     return _CLIP_CACHE[key]

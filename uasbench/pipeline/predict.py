@@ -27,7 +27,7 @@ from uasbench.config import dataset_root
 from uasbench.errors import ConfigError
 from uasbench.io import ensure_writable_dir
 from uasbench.pipeline.images import load_images, load_masks
-from uasbench.pipeline.methods import build_run_method, global_features
+from uasbench.pipeline.methods import build_run_method, clip_prior_model, global_features
 from uasbench.prompts import BestMatchIndex, random_prompt_indices
 
 LOADER_OF_KIND = {"synthetic-ad": "mvtec", "mvtec": "mvtec", "visa": "visa", "btad": "btad", "goodsad": "goodsad",
@@ -62,6 +62,8 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     size = config["datasets"][dataset].get("image_size", 256)
     torch.manual_seed(seed)
     method, info = build_run_method(config, run, device)
+    if run.get("clip_prior"):
+        info["weight_source"] += f" + CLIP prior: {clip_prior_model(run['clip_prior'], device)[1]}"
     samples, categories = load_split(config, dataset)
     agnostic = _agnostic_pool(method, samples, size, device) if prompt_mode == "best-match-agnostic" else None
     results: dict[str, dict[str, Any]] = {}
@@ -164,12 +166,11 @@ def _predict_batches(method, queries: torch.Tensor, prompts: torch.Tensor | None
 def _fuse_clip_prior(spec: dict, maps: np.ndarray, queries: torch.Tensor, prompts: torch.Tensor | None,
                      device: torch.device) -> tuple[np.ndarray, np.ndarray]:
     """MetaUAS*+: (1 − w)·map + w·CLIP visual prior (WinCLIP+-style ½·min(1 − cos) patch distance); see deviations."""
-    from uasbench.pipeline.methods import clip_prior_model
     from uasbench.methods.clip_windows import clip_patch_prior
 
     if prompts is None:
         raise ConfigError("clip_prior needs a prompt mode other than 'none'")
-    clip = clip_prior_model(spec, device)
+    clip, _source = clip_prior_model(spec, device)
     priors = np.concatenate([clip_patch_prior(clip, queries[i:i + 16].to(device), prompts[i:i + 16].to(device)).cpu().numpy()
                              for i in range(0, len(queries), 16)])
     w = float(spec["weight"])

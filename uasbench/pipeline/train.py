@@ -38,7 +38,7 @@ def run_training(config: dict, model_name: str, device: torch.device, resume: bo
                      lr=entry.get("lr", defaults.pop("lr", 1e-4)),
                      weight_decay=entry.get("weight_decay", defaults.pop("weight_decay", 1e-4)),
                      seed=entry.get("seed", 0), **{k: v for k, v in defaults.items()
-                                                   if k in ("grad_clip", "step_size", "gamma", "betas")})
+                                                   if k in ("grad_clip", "step_size", "gamma", "betas", "channels_last")})
     torch.manual_seed(spec.seed)
     method = create(entry["method"], **method_kwargs(entry))
     dataset = hooks.training_dataset(config, entry)

@@ -30,7 +30,7 @@ def banner(config: dict, df: pd.DataFrame) -> list[str]:
     notes = [f"config tier: {config['tier']} — " + ("reproduction at paper scale" if config["tier"] == "paper" else
              "scaled-down run on generated data and shipped/random weights; NOT comparable to the papers' numbers"),
              f"metric protocol: {protocols}"]
-    random_runs = sorted(df.loc[df["weight_source"] == "random", "run"].unique())
+    random_runs = sorted(df.loc[df["weight_source"].str.contains("random"), "run"].unique())
     if random_runs:
         notes.append("RANDOM backbone weights (results not meaningful as a method comparison): " + ", ".join(random_runs))
     return notes
@@ -40,18 +40,32 @@ def _run_label(config: dict, run: str) -> str:
     return config["runs"][run].get("label", run)
 
 
-def metrics_table(config: dict, df: pd.DataFrame, spec: dict, dataset: str) -> Table:
+def metrics_table(config: dict, df: pd.DataFrame, spec: dict, datasets: list[str], title: str) -> Table:
+    """One row per run; a run's results come from the first of ``datasets`` it was evaluated on (the paper's
+    Tab 1 mixes resolutions: MetaUAS at 256/512, UniAD at 224, all under one dataset)."""
     cols = spec.get("columns", DEFAULT_COLUMNS)
     rows = []
     for run in spec["runs"]:
-        sub = df[(df["run"] == run) & (df["dataset"] == dataset)]
-        if sub.empty:
+        for ds in datasets:
+            sub = df[(df["run"] == run) & (df["dataset"] == ds)]
+            if not sub.empty:
+                break
+        else:
             continue
         cells = [fmt_percent(*mean_std(sub[c])) if c in sub else "–" for c in cols]
-        rows.append([_run_label(config, run), config["runs"][run].get("prompt", "random"), len(sub),
+        rows.append([_run_label(config, run), config["runs"][run].get("prompt", "random"),
+                     config["datasets"][ds].get("image_size", "?"), len(sub),
                      ", ".join(sorted(sub["weight_source"].unique()))] + cells)
-    return Table(f"{spec['title']} — {dataset}", ["Method", "Prompt", "Seeds", "Weights"] + cols, rows,
-                 banner(config, df[df["dataset"] == dataset]))
+    return Table(title, ["Method", "Prompt", "Input", "Seeds", "Weights"] + cols, rows,
+                 banner(config, df[df["dataset"].isin(datasets)]))
+
+
+def dataset_groups(config: dict, datasets: list[str]) -> dict[str, list[str]]:
+    """Datasets reproducing the same paper dataset (e.g. mvtec-256 and mvtec-224) share one table."""
+    groups: dict[str, list[str]] = {}
+    for ds in datasets:
+        groups.setdefault(config["datasets"][ds].get("paper_dataset") or ds, []).append(ds)
+    return groups
 
 
 def per_category_table(config: dict, df: pd.DataFrame, spec: dict, dataset: str, metric: str) -> Table:
@@ -140,7 +154,9 @@ def build_report(config: dict, out_dir: str | Path) -> Path:
             built = [(f"{name}_{ds}_{m}", per_category_table(config, df, spec, ds, m))
                      for ds in datasets for m in spec.get("columns", ["I-AUROC", "P-AP"])]
         else:
-            built = [(f"{name}_{ds}", metrics_table(config, df, spec, ds)) for ds in datasets]
+            built = [(f"{name}_{group}", metrics_table(config, df, spec, members,
+                                                       f"{spec['title']} — {', '.join(members)}"))
+                     for group, members in dataset_groups(config, datasets).items()]
             versus = paper_vs_reproduced(config, df, spec)
             if versus is not None:
                 built.append((f"{name}_paper_vs_reproduced", versus))

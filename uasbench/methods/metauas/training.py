@@ -12,7 +12,7 @@ import torch
 from torch.nn import functional as F
 
 # Paper appendix: AdamW, constant lr 1e-4, wd 5e-4, 30 epochs, batch 128; no gradient clipping is mentioned.
-TRAIN_DEFAULTS = {"epochs": 30, "batch_size": 128, "lr": 1e-4, "weight_decay": 5e-4}
+TRAIN_DEFAULTS = {"epochs": 30, "batch_size": 128, "lr": 1e-4, "weight_decay": 5e-4, "channels_last": True}
 
 
 def training_dataset(config: dict, entry: dict):
@@ -28,6 +28,6 @@ def training_dataset(config: dict, entry: dict):
 
 
 def training_loss(model: torch.nn.Module, batch) -> torch.Tensor:
-    prompt, query, mask = batch
+    prompt, query, mask = (t.contiguous(memory_format=torch.channels_last) for t in batch)
     logits = model(query, prompt)  # train mode: logits
     return F.binary_cross_entropy_with_logits(logits, mask)
