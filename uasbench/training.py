@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -133,7 +134,9 @@ def train(model: nn.Module, loss_fn: LossFn, dataset, spec: TrainSpec, out_dir: 
         n_batches = math.ceil(len(dataset) / spec.batch_size)
         model.train()
         total, seen, t0 = 0.0, 0, time.perf_counter()
-        bar = tqdm(range(n_batches), desc=f"{desc} epoch {epoch + 1}/{spec.epochs}", leave=False, mininterval=1.0)
+        # in a log file (no TTY) a bar line every 30 s instead of every batch keeps Snakemake logs readable
+        bar = tqdm(range(n_batches), desc=f"{desc} epoch {epoch + 1}/{spec.epochs}", leave=False,
+                   mininterval=1.0 if sys.stderr.isatty() else 30.0)
         for b in bar:
             idx = order[b * spec.batch_size:(b + 1) * spec.batch_size].tolist()
             batch = _to_device(_collate([dataset[i] for i in idx]), device)

@@ -38,6 +38,12 @@ def tiny(**options):
     return create("onenip", **{**TINY, **options})
 
 
+@pytest.fixture(scope="module")
+def shared():
+    """One tiny official-configuration model for the tests that leave its weights alone."""
+    return tiny()
+
+
 def test_paper_parameter_count_and_official_key_layout(tmp_path):
     torch.manual_seed(0)
     method = create("onenip", pretrained_backbone=False)
@@ -57,7 +63,7 @@ def test_paper_parameter_count_and_official_key_layout(tmp_path):
         official_to_uasbench(uniad_like, "onenip", method.model)
 
 
-def test_swapping_the_prompt_changes_the_output():
+def test_swapping_the_prompt_changes_the_output(shared):
     torch.manual_seed(0)
     decoder = BidirectionalDecoder(2, 16, 4, 32, 0.1).eval()
     image, pos = torch.randn(9, 2, 16), torch.randn(9, 1, 16)
@@ -67,9 +73,8 @@ def test_swapping_the_prompt_changes_the_output():
     torch.testing.assert_close(decoder(image, pos, mask, p1), out1)
     assert not torch.allclose(decoder(image, pos, mask, p2), out1)
     assert not torch.allclose(decoder(image, pos, mask, p1.flip(1)), out1)
-    method = tiny()
     query, prompts = torch.rand(1, 3, 64, 64), torch.rand(2, 3, 64, 64)
-    a, b = (method.model.anomaly_maps(query, prompts[i:i + 1])[0] for i in range(2))
+    a, b = (shared.model.anomaly_maps(query, prompts[i:i + 1])[0] for i in range(2))
     assert not torch.allclose(a, b)
 
 
@@ -84,27 +89,28 @@ def test_prompt_to_image_attention_is_blind_to_the_neighbourhood():
     assert torch.equal(blind, mask[5])
 
 
-def test_ablation_switches():
-    counts = {p: tiny(prompt=p, restoration=False, refiner=False).parameter_counts()["learnable"]
-              for p in ("none", "static", "dynamic")}
+def test_ablation_switches(shared):
+    variants = {p: tiny(prompt=p, restoration=False, refiner=False) for p in ("none", "static")}
+    counts = {p: m.parameter_counts()["learnable"] for p, m in variants.items()}
     assert counts["none"] - counts["static"] == 16 * 32  # one learned 4x4-query table of width 32 per decoder layer
-    assert tiny(prompt="none", restoration=False, refiner=False).shots is None
+    assert variants["none"].shots is None and shared.shots == 1
     with pytest.raises(ConfigError, match="refiner=True needs restoration=True"):
         tiny(restoration=False)
     with pytest.raises(ConfigError, match="needs a normal prompt"):
-        tiny().predict(torch.rand(1, 3, 64, 64))
+        shared.predict(torch.rand(1, 3, 64, 64))
     with pytest.raises(ConfigError, match="prompt='bogus'"):
         tiny(prompt="bogus")
     with pytest.raises(ConfigError, match="normalizer"):
         tiny(normalizer="per-image")
-    uniad_like = tiny(prompt="none", restoration=True, refiner=False)  # Tab 4a row 3
-    maps, scores = uniad_like.predict(torch.rand(2, 3, 64, 64))
+    row3 = tiny(prompt="none", restoration=True, refiner=False)  # Tab 4a row 3: restoration added to UniAD
+    assert row3.parameter_counts() == variants["none"].parameter_counts()
+    maps, scores = row3.predict(torch.rand(2, 3, 64, 64))
+    assert torch.isfinite(row3.model.train().loss(*torch.rand(2, 2, 3, 64, 64)[[0, 0, 1]], torch.ones(2, 1, 64, 64)))
     assert maps.shape == (2, 64, 64) and scores.shape == (2,)
 
 
-def test_loss_and_dice_gradients_reach_the_transformer():
-    method = tiny()
-    net = method.model.train()
+def test_loss_and_dice_gradients_reach_the_transformer(shared):
+    net = shared.model.train()
     query, prompt, synthetic = torch.rand(3, 2, 3, 64, 64)
     mask = torch.zeros(2, 1, 64, 64)
     mask[:, :, 10:30, 10:30] = 1
@@ -115,6 +121,8 @@ def test_loss_and_dice_gradients_reach_the_transformer():
     torch.testing.assert_close(out.targets[2:], out.targets[:2])  # restoration target = the clean query
     out.refiner_logits.sigmoid().mean().backward()
     assert net.input_proj.weight.grad.abs().sum() > 0  # the refiner input is not detached (official)
+    net.zero_grad(set_to_none=True)
+    net.eval()
 
 
 def _predict_categories(method, batches):
@@ -125,8 +133,8 @@ def _predict_categories(method, batches):
     return results
 
 
-def test_test_set_normaliser_fuses_with_the_whole_test_set_range():
-    method = tiny()
+def test_test_set_normaliser_fuses_with_the_whole_test_set_range(shared):
+    method = shared
     gen = torch.Generator().manual_seed(3)
     batches = {c: (torch.rand(2, 3, 64, 64, generator=gen), torch.rand(2, 3, 64, 64, generator=gen)) for c in "ab"}
     raw = {c: method.model.anomaly_maps(*batches[c]) for c in batches}
@@ -203,16 +211,35 @@ def test_unified_training_set_from_several_datasets(tmp_path):
         training_dataset(config, {**entry, "data": ["nope"]})
 
 
+def test_cached_features_match_computed_ones(shared):
+    net = shared.model
+    data = _toy_set(with_ids=True)
+    items = [data[i] for i in range(4)]
+    batch = {k: torch.stack([torch.as_tensor(it[k]) for it in items]) for k in items[0]}
+    assert batch["query_id"].tolist() == [0, 1, 2, 3]
+    assert all(data.groups[p] == data.groups[q] for q, p in enumerate(batch["prompt_id"].tolist()))
+    cached = net.features(batch["prompt"], batch["prompt_id"])
+    torch.testing.assert_close(cached, net.features(batch["prompt"]), rtol=1e-4, atol=1e-4)  # batch-size noise
+    assert set(net._feature_cache) == set(batch["prompt_id"].tolist())
+    net.eval()
+    a = net(batch["query"], batch["prompt"], None, batch["query_id"], batch["prompt_id"])
+    b = net(batch["query"], batch["prompt"])
+    torch.testing.assert_close(a.reconstructed, b.reconstructed, rtol=1e-3, atol=1e-3)
+
+
 def test_training_resumes_bit_for_bit_and_calibrates(tmp_path):
     torch.set_num_threads(1)
     spec = TrainSpec(epochs=2, batch_size=3, lr=1e-3, weight_decay=1e-4, seed=0, grad_clip=0.1, step_size=1)
     straight = tiny().model
-    train(straight, training_loss, _toy_set(calibrate_epoch=1), spec, tmp_path / "a", torch.device("cpu"))
-    resumed = tiny().model
-    train(resumed, training_loss, _toy_set(calibrate_epoch=1), TrainSpec(**{**spec.__dict__, "epochs": 1}),
-          tmp_path / "b", torch.device("cpu"))
+    train(straight, training_loss, _toy_set(calibrate_epoch=1, with_ids=True), spec, tmp_path / "a",
+          torch.device("cpu"))
+    resumed = tiny().model  # a fresh process: an empty feature cache
+    train(resumed, training_loss, _toy_set(calibrate_epoch=1, with_ids=True),
+          TrainSpec(**{**spec.__dict__, "epochs": 1}), tmp_path / "b", torch.device("cpu"))
     assert torch.isinf(resumed.train_rec_range).all()  # calibration only happens in the last epoch
-    train(resumed, training_loss, _toy_set(calibrate_epoch=1), spec, tmp_path / "b", torch.device("cpu"))
+    resumed = tiny().model
+    train(resumed, training_loss, _toy_set(calibrate_epoch=1, with_ids=True), spec, tmp_path / "b",
+          torch.device("cpu"))
     for (k, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), k
     assert torch.isfinite(straight.train_rec_range).all() and straight.train_rec_range[0] < straight.train_rec_range[1]

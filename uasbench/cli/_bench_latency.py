@@ -40,12 +40,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(group) -> None:
-    from uasbench.cli._common import add_command
+    from uasbench.cli._common import add_command, add_config_argument
 
     p = add_command(group, "latency", "median forward latency (warm-up + repeats) and parameter counts of a configured run",
                     run)
     p.add_argument("run", help="key of the config's 'runs' section")
-    p.add_argument("--config", default="config/config.yaml")
+    add_config_argument(p)
     p.add_argument("--out", required=True, help="efficiency JSON")
     p.add_argument("--image-size", type=int, default=None, help="input size (default: the run's first dataset)")
     p.add_argument("--batch-sizes", type=int, nargs="+", default=None, help="default: config efficiency.batch_sizes or 1 32")

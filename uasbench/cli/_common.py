@@ -45,3 +45,8 @@ def add_group_from_parts(subparsers: Any, name: str, help: str, parts: list[str]
             continue
         module.register(group)
     return group
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default="config/config.yaml",
+                        help="workflow config (config/config.yaml = embedded tier, config/paper.yaml = paper scale)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import add_command
+from uasbench.cli._common import add_command, add_config_argument
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,7 +29,7 @@ def register(subparsers) -> None:
                     "Prompt modes: none (zero-shot), random (one fixed normal image per category and seed), "
                     "random-per-image (OneNIP), best-match / best-match-agnostic (faiss cosine on pooled encoder features).")
     p.add_argument("run", help="key of the config's 'runs' section, e.g. metauas, metauas-best, patchcore")
-    p.add_argument("--config", default="config/config.yaml")
+    add_config_argument(p)
     p.add_argument("--dataset", required=True, help="key of the config's 'datasets' section")
     p.add_argument("--seed", type=int, default=0, help="prompt seed (MetaUAS: 1, 3, 5, 7, 9)")
     p.add_argument("--out", required=True, help="predictions folder (one <category>.npz each + meta.json)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import add_command
+from uasbench.cli._common import add_command, add_config_argument
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,5 +22,5 @@ def register(subparsers) -> None:
                     description="Reads the runs logged to MLflow by 'uasbench track' (and efficiency JSONs) and writes "
                     "<out>/tables/*.{md,tex,csv}, <out>/figures/*.png and <out>/index.md. One-prompt rows are mean ± std "
                     "over prompt seeds; every table states the config tier, weight sources and metric protocol.")
-    p.add_argument("--config", default="config/config.yaml")
+    add_config_argument(p)
     p.add_argument("--out", required=True, help="report folder, e.g. reports/embedded")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import add_command
+from uasbench.cli._common import add_command, add_config_argument
 
 
 def run(args: argparse.Namespace) -> int:
@@ -25,5 +25,5 @@ def register(subparsers) -> None:
                     description="Reads <results_dir>/metrics/<dataset>/<run>/seed<S>.json and efficiency/<run>.json and "
                     "logs them to the MLflow store (sqlite under results/ unless mlflow.tracking_uri is set). Logging a key "
                     "again replaces its run, so there is always exactly one run per (run, dataset, seed).")
-    p.add_argument("--config", default="config/config.yaml")
+    add_config_argument(p)
     p.add_argument("--out", required=True, help="JSON list of the logged run ids")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import add_command
+from uasbench.cli._common import add_command, add_config_argument
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +28,7 @@ def register(subparsers) -> None:
                     "epoch (model, optimizer, scheduler, RNG state), resumes from it by default (bit-for-bit on CPU), and "
                     "writes <out>/model.pt and train_summary.json at the end.")
     p.add_argument("model", help="key of the config's 'training' section, e.g. metauas, onenip, uniad")
-    p.add_argument("--config", default="config/config.yaml", help="workflow config file")
+    add_config_argument(p)
     p.add_argument("--out", default=None, help="output folder (default: <results_dir>/models/<MODEL>)")
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint and start over")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")

@@ -10,6 +10,9 @@ merged MVTec+BTAD+VisA setting of OneNIP Tab 2). Only normal training images are
   (Tab 4d); the synthetic anomaly is CutPaste or DRAEM-Perlin of the query (p = 0.5 each) with its mask.
   In the last epoch items also carry ``calibrate`` so the loss records the reconstruction-map range of normal
   training images (the non-transductive normaliser, ``normalizer: train-set``).
+
+Option ``cache_features: true`` adds ``query_id``/``prompt_id`` so the frozen backbone runs once per training image
+(kept in memory: ~C·(S/16)² floats per image) instead of every epoch; only the synthetic images are re-encoded.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ class ReconstructionTrainingSet(Dataset):
     """Decoded normal training images (uint8, cached at the training size) and their category groups."""
 
     def __init__(self, images: np.ndarray, groups: list[str], seed: int, with_prompt: bool = False,
-                 synthesizer=None, train_prompt: str = "random", calibrate_epoch: int | None = None) -> None:
+                 synthesizer=None, train_prompt: str = "random", calibrate_epoch: int | None = None,
+                 with_ids: bool = False) -> None:
         if len(images) != len(groups) or not len(images):
             raise DataError(f"training set: {len(images)} images for {len(groups)} category labels")
         if train_prompt not in TRAIN_PROMPT_MODES:
@@ -50,6 +54,7 @@ class ReconstructionTrainingSet(Dataset):
         self.synthesizer = synthesizer
         self.train_prompt = train_prompt
         self.calibrate_epoch = calibrate_epoch
+        self.with_ids = with_ids
         members: dict[str, list[int]] = {}
         for index, group in enumerate(groups):
             members.setdefault(group, []).append(index)
@@ -70,8 +75,13 @@ class ReconstructionTrainingSet(Dataset):
         rng = np.random.default_rng([self.seed, self.epoch, int(index)])
         query = self.images[index]
         item: dict[str, Any] = {"query": _to_tensor(query)}
+        if self.with_ids:
+            item["query_id"] = int(index)
         if self.with_prompt:
-            item["prompt"] = _to_tensor(self.images[self.prompt_index(index, rng)])
+            prompt_index = self.prompt_index(index, rng)
+            item["prompt"] = _to_tensor(self.images[prompt_index])
+            if self.with_ids:
+                item["prompt_id"] = prompt_index
         if self.synthesizer is not None:
             synthetic, mask = self.synthesizer(query, rng)
             item["synthetic"] = _to_tensor(synthetic)
@@ -124,8 +134,9 @@ def training_dataset(config: dict, entry: dict) -> ReconstructionTrainingSet:
     size = int(entry.get("image_size") or DEFAULT_IMAGE_SIZE)
     images, groups = load_normal_images(config, _data_keys(config, entry), size)
     seed = int(entry.get("seed", 0))
+    with_ids = bool(options.get("cache_features", False))
     if method == "uniad":
-        return ReconstructionTrainingSet(images, groups, seed)
+        return ReconstructionTrainingSet(images, groups, seed, with_ids=with_ids)
     uses_prompt, restoration, refiner = training_streams(options)
     synthesizer = None
     if restoration:
@@ -138,7 +149,7 @@ def training_dataset(config: dict, entry: dict) -> ReconstructionTrainingSet:
     epochs = int(entry.get("epochs", TRAIN_DEFAULTS["epochs"]))
     return ReconstructionTrainingSet(images, groups, seed, with_prompt=uses_prompt, synthesizer=synthesizer,
                                      train_prompt=options.get("train_prompt", "random"),
-                                     calibrate_epoch=epochs - 1 if refiner else None)
+                                     calibrate_epoch=epochs - 1 if refiner else None, with_ids=with_ids)
 
 
 def training_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -149,4 +160,5 @@ def training_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tor
     calibrate = batch.get("calibrate")
     if calibrate is not None and model.refiner is not None and bool(calibrate.any()):
         model.update_train_range(batch["query"], prompt)
-    return model.loss(batch["query"], prompt, batch.get("synthetic"), batch.get("mask"))
+    return model.loss(batch["query"], prompt, batch.get("synthetic"), batch.get("mask"), batch.get("query_id"),
+                      batch.get("prompt_id"))

@@ -20,6 +20,14 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, path: Path) -> Path:
+    fig.tight_layout()
+    with atomic_path(path) as tmp:  # creates the folder; no half-written PNG survives a crash
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return path
+
+
 def bar_chart(df: pd.DataFrame, dataset: str, runs: list[str], path: Path,
               metrics: tuple[str, ...] = ("I-AUROC", "P-AP")) -> Path | None:
     sub = df[df["dataset"] == dataset]
@@ -37,12 +45,7 @@ def bar_chart(df: pd.DataFrame, dataset: str, runs: list[str], path: Path,
         ax.set_xticks(range(len(runs)), runs, rotation=45, ha="right", fontsize=8)
         ax.set_ylabel(f"{metric} (%)")
         ax.set_title(f"{dataset}: {metric} (grey = sanity baselines)", fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def qualitative_figure(config: dict, dataset: str, runs: list[str], path: Path, max_categories: int = 8) -> Path | None:
@@ -82,9 +85,4 @@ def qualitative_figure(config: dict, dataset: str, runs: list[str], path: Path, 
             if j == 0:
                 ax.set_ylabel(cat, fontsize=7)
     fig.suptitle(f"{dataset} ({config['tier']} tier): maps scaled per category to the run's 1–99.9 percentile", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)

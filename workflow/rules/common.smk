@@ -50,7 +50,7 @@ def run_datasets(run):
 
 def run_seeds(run):
     if config["runs"][run].get("prompt", "random") in SEEDED_PROMPTS:
-        return config.get("prompt_seeds", [0])
+        return config["runs"][run].get("seeds", config.get("prompt_seeds", [0]))
     return [0]
 
 

@@ -12,7 +12,7 @@ from uasbench.methods.base import Method
 from uasbench.methods.reconstruction.model import ReconstructionConfig, ReconstructionNet, image_scores
 
 #: options of a training entry that only the training hooks read; the constructor accepts and ignores them
-TRAINING_ONLY_OPTIONS = ("dtd_dir", "train_prompt")
+TRAINING_ONLY_OPTIONS = ("dtd_dir", "train_prompt", "cache_features")
 DEFAULT_IMAGE_SIZE = 224
 
 

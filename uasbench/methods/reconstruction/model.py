@@ -131,6 +131,7 @@ class ReconstructionNet(nn.Module):
         if c.refiner:
             # [min, max] of the reconstruction map on normal training images: the non-transductive normaliser
             self.register_buffer("train_rec_range", torch.tensor([float("inf"), float("-inf")]))
+        self._feature_cache: dict[int, torch.Tensor] = {}
 
     @property
     def device(self) -> torch.device:
@@ -148,10 +149,19 @@ class ReconstructionNet(nn.Module):
             raise ConfigError(f"{what}: this model is built for (B, 3, {size}, {size}) images (feature size "
                               f"{self.config.feature_size}); got {tuple(images.shape)}. Use image_size {size}.")
 
-    def features(self, images01: torch.Tensor) -> torch.Tensor:
-        """(B, C, f, f) neck features; the backbone is frozen, so no graph is kept."""
+    def features(self, images01: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, C, f, f) neck features; the backbone is frozen, so no graph is kept.
+
+        With ``ids`` (one stable integer per unaugmented training image) features are computed once per image,
+        one image at a time so the values never depend on the batch, and kept in memory (not in the state dict).
+        """
         with torch.no_grad():
-            return self.neck(self.encode(images01), self.config.image_size)
+            if ids is None:
+                return self.neck(self.encode(images01), self.config.image_size)
+            for image, key in zip(images01, ids.tolist()):
+                if key not in self._feature_cache:
+                    self._feature_cache[key] = self.features(image[None])[0]
+            return torch.stack([self._feature_cache[key] for key in ids.tolist()])
 
     # -- reconstruction ------------------------------------------------------------------------------
     def reconstruct(self, inputs: torch.Tensor, prompt: torch.Tensor | None) -> torch.Tensor:
@@ -175,9 +185,10 @@ class ReconstructionNet(nn.Module):
         decoded = self.decoder(image, pos, self.attn_mask, prompt_tokens)
         return self.output_proj(decoded).permute(1, 2, 0).reshape(n, channels, f, f)
 
-    def forward(self, query: torch.Tensor, prompt: torch.Tensor | None = None,
-                synthetic: torch.Tensor | None = None) -> Reconstruction:
-        """Images in [0, 1]; ``synthetic`` (training only) adds the restoration stream after the query stream."""
+    def forward(self, query: torch.Tensor, prompt: torch.Tensor | None = None, synthetic: torch.Tensor | None = None,
+                query_ids: torch.Tensor | None = None, prompt_ids: torch.Tensor | None = None) -> Reconstruction:
+        """Images in [0, 1]; ``synthetic`` (training only) adds the restoration stream after the query stream;
+        ``query_ids``/``prompt_ids`` let unaugmented training images reuse cached features (see :meth:`features`)."""
         self._check_images(query, "query")
         if self.config.uses_prompt:
             if prompt is None:
@@ -185,12 +196,19 @@ class ReconstructionNet(nn.Module):
             self._check_images(prompt, "prompt")
         else:
             prompt = None
-        images = [query] + ([synthetic] if synthetic is not None else []) + ([prompt] if prompt is not None else [])
-        feats = self.features(torch.cat(images))
         b = len(query)
-        n = b * (2 if synthetic is not None else 1)
-        inputs, prompt_feats = feats[:n], (feats[n:] if prompt is not None else None)
-        targets = feats[:b].repeat(n // b, 1, 1, 1)
+        if query_ids is None and (prompt is None or prompt_ids is None):
+            images = [query] + ([synthetic] if synthetic is not None else []) + ([prompt] if prompt is not None else [])
+            feats = self.features(torch.cat(images))
+            query_feats, feats = feats[:b], feats[b:]
+            synthetic_feats, feats = (feats[:b], feats[b:]) if synthetic is not None else (None, feats)
+            prompt_feats = feats if prompt is not None else None
+        else:
+            query_feats = self.features(query, query_ids)
+            synthetic_feats = None if synthetic is None else self.features(synthetic)
+            prompt_feats = None if prompt is None else self.features(prompt, prompt_ids)
+        inputs = query_feats if synthetic_feats is None else torch.cat([query_feats, synthetic_feats])
+        targets = query_feats.repeat(len(inputs) // b, 1, 1, 1)
         reconstructed = self.reconstruct(inputs, prompt_feats)
         logits = None
         if self.refiner is not None:
@@ -200,12 +218,13 @@ class ReconstructionNet(nn.Module):
 
     # -- training ----------------------------------------------------------------------------------
     def loss(self, query: torch.Tensor, prompt: torch.Tensor | None = None, synthetic: torch.Tensor | None = None,
-             synthetic_mask: torch.Tensor | None = None) -> torch.Tensor:
+             synthetic_mask: torch.Tensor | None = None, query_ids: torch.Tensor | None = None,
+             prompt_ids: torch.Tensor | None = None) -> torch.Tensor:
         """MSE(reconstructed, clean query features) [+ dice_weight · Dice(refiner, [0; synthetic mask])]."""
         use_synthetic = self.config.restoration
         if use_synthetic and (synthetic is None or synthetic_mask is None):
             raise ValueError("restoration training needs synthetic images and their masks in every batch")
-        out = self(query, prompt, synthetic if use_synthetic else None)
+        out = self(query, prompt, synthetic if use_synthetic else None, query_ids, prompt_ids)
         loss = F.mse_loss(out.reconstructed, out.targets)
         if out.refiner_logits is not None:
             target = torch.cat([torch.zeros_like(synthetic_mask), synthetic_mask]).float()
