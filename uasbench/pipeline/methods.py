@@ -19,8 +19,8 @@ def model_dir(config: dict, model_name: str) -> Path:
 def build_run_method(config: dict, run: dict, device: torch.device) -> tuple[Any, dict[str, Any]]:
     """Returns the method and what every result records about it (weight source, parameter counts, checkpoint)."""
     info: dict[str, Any] = {}
-    if "model" in run:
-        method = load_trained_method(config, run["model"], device)
+    if "model" in run:  # a run's options override inference-only settings (e.g. OneNIP's normalizer)
+        method = load_trained_method(config, run["model"], device, overrides=run.get("options"))
         info["checkpoint"] = str(model_dir(config, run["model"]) / "model.pt")
     else:
         method = create(run["method"], **run.get("options", {}))
@@ -40,7 +40,7 @@ def method_kwargs(entry: dict) -> dict[str, Any]:
     return kwargs
 
 
-def load_trained_method(config: dict, model_name: str, device: torch.device):
+def load_trained_method(config: dict, model_name: str, device: torch.device, overrides: dict | None = None):
     entry = config["training"][model_name]
     path = model_dir(config, model_name) / "model.pt"
     if not path.is_file():
@@ -54,7 +54,7 @@ def load_trained_method(config: dict, model_name: str, device: torch.device):
     if state["method"] != entry["method"]:
         raise CheckpointError(f"{path}: holds a {state['method']!r} model, config expects {entry['method']!r}")
     # the file carries the encoder weights too, so no pretrained weights need resolving
-    method = create(entry["method"], **{**method_kwargs(entry), "pretrained_backbone": False})
+    method = create(entry["method"], **{**method_kwargs(entry), **(overrides or {}), "pretrained_backbone": False})
     missing, unexpected = method.model.load_state_dict(state["state_dict"], strict=False)
     if missing or unexpected:
         raise CheckpointError(f"{path}: keys do not match the {entry['method']} model "

@@ -1,6 +1,7 @@
 # Paper tables (Markdown, LaTeX, CSV) and figures into reports/<tier>/, built from the tracked results.
 
 REPORT_OUTPUTS = [f"{REPORT_DIR}/index.md"]
+FIGURES = [f"{REPORT_DIR}/figures/{kind}_{ds}.png" for ds in DATASET_NAMES for kind in ("bars", "qualitative")]
 
 
 rule report:
@@ -9,7 +10,13 @@ rule report:
         metrics=METRIC_FILES,
         efficiency=EFFICIENCY_FILES,
     output:
-        index=report(f"{REPORT_DIR}/index.md", category="Tables"),
+        index=report(f"{REPORT_DIR}/index.md", category="Index"),
+        tables=report(
+            directory(f"{REPORT_DIR}/tables"),
+            patterns=["{name}.md"],
+            category="Tables",
+        ),
+        figures=report(FIGURES, category="Figures"),
     params:
         cfg=RESOLVED_CONFIG,
         outdir=REPORT_DIR,
