@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from uasbench.errors import CheckpointError
+from uasbench.methods.state_dicts import check_state_dict as check_keys, listed
 from uasbench.io import atomic_path
 
 #: (official prefix, uasbench prefix); ``{}`` is a block/layer index, ``{encoder}`` the encoder's inner prefix
@@ -38,7 +39,6 @@ PREFIX_RULES: tuple[tuple[str, str], ...] = (
 )
 #: a key of the lukemelas EfficientNet that locates it inside our encoder module
 _ANCHOR_KEY = "_conv_stem.weight"
-_MAX_LISTED = 8
 
 
 def encoder_prefix(model: nn.Module) -> str:
@@ -67,28 +67,9 @@ def translate_key(key: str, to_uasbench: bool, encoder_inner: str) -> str | None
     return None
 
 
-def _listed(keys: Iterable[str]) -> str:
-    keys = sorted(keys)
-    shown = ", ".join(keys[:_MAX_LISTED])
-    return shown + (f", … ({len(keys) - _MAX_LISTED} more)" if len(keys) > _MAX_LISTED else "")
-
-
 def check_state_dict(state: Mapping[str, torch.Tensor], model: nn.Module, source: str) -> None:
     """Raise CheckpointError naming missing, unexpected and wrongly shaped keys of ``state`` for ``model``."""
-    expected = model.state_dict()
-    problems = []
-    missing = expected.keys() - state.keys()
-    extra = state.keys() - expected.keys()
-    if missing:
-        problems.append(f"{len(missing)} missing keys: {_listed(missing)}")
-    if extra:
-        problems.append(f"{len(extra)} unexpected keys: {_listed(extra)}")
-    shapes = [f"{k} {tuple(state[k].shape)} != {tuple(expected[k].shape)}" for k in sorted(expected.keys() & state.keys())
-              if tuple(state[k].shape) != tuple(expected[k].shape)]
-    if shapes:
-        problems.append(f"{len(shapes)} keys with the wrong shape: {_listed(shapes)}")
-    if problems:
-        raise CheckpointError(f"{source} does not fit this MetaUAS model: " + "; ".join(problems))
+    check_keys(state, model, source, what="MetaUAS model")
 
 
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -109,7 +90,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"checkpoint {path} is not a state dict (got {type(obj).__name__})")
     bad = [str(k) for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
     if bad:
-        raise CheckpointError(f"checkpoint {path} is not a tensor state dict: non-tensor entries {_listed(bad)}")
+        raise CheckpointError(f"checkpoint {path} is not a tensor state dict: non-tensor entries {listed(bad)}")
     return dict(obj)
 
 
@@ -131,13 +112,13 @@ def official_to_uasbench(official: Mapping[str, torch.Tensor], model: nn.Module,
             renamed.setdefault(key, value)
     if unknown:
         raise CheckpointError(f"{source} is not an official MetaUAS checkpoint: {len(unknown)} of "
-                              f"{len(official)} keys match no MetaUAS module: {_listed(unknown)}")
+                              f"{len(official)} keys match no MetaUAS module: {listed(unknown)}")
     try:
         check_state_dict(renamed, model, source)
     except CheckpointError as err:  # name the keys as the official file spells them
         expected = set(uasbench_to_official(model.state_dict(), model))
         missing = expected - official.keys()
-        raise CheckpointError(f"{err}" + (f" (official names of the missing keys: {_listed(missing)})"
+        raise CheckpointError(f"{err}" + (f" (official names of the missing keys: {listed(missing)})"
                                           if missing else "")) from None
     return renamed
 

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from uasbench.errors import CheckpointError
+from uasbench.methods.state_dicts import check_state_dict, listed
 from uasbench.io import atomic_path
 from uasbench.methods.metauas.convert import read_state_dict
 
@@ -55,12 +56,6 @@ ONENIP_RULES = COMMON_RULES + (
 )
 RULES = {"uniad": UNIAD_RULES, "onenip": ONENIP_RULES}
 DDP_PREFIX = "module."
-_MAX_LISTED = 8
-
-
-def _listed(keys) -> str:
-    keys = sorted(keys)
-    return ", ".join(keys[:_MAX_LISTED]) + (f", … ({len(keys) - _MAX_LISTED} more)" if len(keys) > _MAX_LISTED else "")
 
 
 def translate_key(key: str, rules: tuple[tuple[str, str], ...], to_uasbench: bool) -> str | None:
@@ -80,22 +75,6 @@ def strip_ddp_prefix(state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tenso
     return dict(state)
 
 
-def check_state_dict(state: Mapping[str, torch.Tensor], model: nn.Module, source: str) -> None:
-    """Raise CheckpointError naming the missing, unexpected and wrongly shaped keys of ``state`` for ``model``."""
-    expected = model.state_dict()
-    problems = []
-    if missing := expected.keys() - state.keys():
-        problems.append(f"{len(missing)} missing keys: {_listed(missing)}")
-    if extra := state.keys() - expected.keys():
-        problems.append(f"{len(extra)} unexpected keys: {_listed(extra)}")
-    shapes = [f"{k} {tuple(state[k].shape)} != {tuple(expected[k].shape)}" for k in sorted(expected.keys() & state.keys())
-              if tuple(state[k].shape) != tuple(expected[k].shape)]
-    if shapes:
-        problems.append(f"{len(shapes)} keys with the wrong shape: {_listed(shapes)}")
-    if problems:
-        raise CheckpointError(f"{source} does not fit this model: " + "; ".join(problems))
-
-
 def official_to_uasbench(official: Mapping[str, torch.Tensor], method: str, model: nn.Module,
                          source: str = "official checkpoint") -> dict[str, torch.Tensor]:
     """Rename an official ``method`` ("uniad" | "onenip") state dict for ``model`` and check it fits exactly."""
@@ -109,14 +88,14 @@ def official_to_uasbench(official: Mapping[str, torch.Tensor], method: str, mode
             renamed[new_key] = value
     if unknown:
         raise CheckpointError(f"{source} is not an official {method} checkpoint: {len(unknown)} of {len(state)} "
-                              f"keys match no {method} module: {_listed(unknown)}")
+                              f"keys match no {method} module: {listed(unknown)}")
     if "train_rec_range" in model.state_dict():  # ours only: the non-transductive normaliser, not yet measured
         renamed.setdefault("train_rec_range", torch.tensor([float("inf"), float("-inf")]))
     try:
         check_state_dict(renamed, model, source)
     except CheckpointError as err:  # name the missing keys as the official file spells them
         missing = set(uasbench_to_official(model.state_dict(), method)) - {DDP_PREFIX + k for k in state}
-        raise CheckpointError(f"{err}" + (f" (official names of the missing keys: {_listed(missing)})"
+        raise CheckpointError(f"{err}" + (f" (official names of the missing keys: {listed(missing)})"
                                           if missing else "")) from None
     return renamed
 
@@ -140,7 +119,7 @@ def official_layout(state: Mapping[str, torch.Tensor]) -> dict[str, int]:
     key = _R + "pos_embed.row_embed.weight"
     if key not in state:
         raise CheckpointError(f"not an official UniAD/OneNIP checkpoint: no {key!r} (keys start with "
-                              f"{_listed({k.split('.')[0] for k in state})})")
+                              f"{listed({k.split('.')[0] for k in state})})")
 
     def depth(prefix: str) -> int:
         found = {int(m.group(1)) for k in state if (m := re.match(re.escape(prefix) + r"(\d+)\.", k))}
