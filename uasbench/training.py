@@ -150,7 +150,7 @@ def train(model: nn.Module, loss_fn: LossFn, dataset, spec: TrainSpec, out_dir: 
             optimizer.step()
             total += loss.item() * len(idx)
             seen += len(idx)
-            bar.set_postfix(loss=f"{total / seen:.4f}", pairs_s=f"{seen / (time.perf_counter() - t0):.1f}")
+            bar.set_postfix(loss=f"{total / seen:.4f}", pairs_s=f"{seen / (time.perf_counter() - t0):.1f}", refresh=False)
         bar.close()
         scheduler.step()
         seconds = time.perf_counter() - t0

@@ -82,7 +82,7 @@ def test_killed_workflow_recovers_bit_for_bit(ci_results):
     while not checkpoint.exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.2)
     assert checkpoint.exists(), "training never wrote its first checkpoint"
-    time.sleep(1.0)  # mid-way through the next epoch
+    time.sleep(0.5)  # mid-way through the next epoch
     killed_before_end = proc.poll() is None
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()

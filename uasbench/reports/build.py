@@ -154,9 +154,9 @@ def build_report(config: dict, out_dir: str | Path) -> Path:
             built = [(f"{name}_{ds}_{m}", per_category_table(config, df, spec, ds, m))
                      for ds in datasets for m in spec.get("columns", ["I-AUROC", "P-AP"])]
         else:
-            built = [(f"{name}_{group}", metrics_table(config, df, spec, members,
+            built = [(f"{name}_{members[0]}", metrics_table(config, df, spec, members,
                                                        f"{spec['title']} — {', '.join(members)}"))
-                     for group, members in dataset_groups(config, datasets).items()]
+                     for members in dataset_groups(config, datasets).values()]
             versus = paper_vs_reproduced(config, df, spec)
             if versus is not None:
                 built.append((f"{name}_paper_vs_reproduced", versus))

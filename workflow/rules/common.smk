@@ -21,7 +21,7 @@ UAS = "python -m uasbench"  # works in the venv and in the conda env (run from t
 # Every CLI call reads this file, so --config overrides on the command line reach the commands too.
 # It is rewritten only when its content changes, keeping a second invocation a no-op.
 RESOLVED_CONFIG = f"{RESULTS}/config.resolved.yaml"
-_text = yaml.safe_dump(dict(config), sort_keys=True)
+_text = yaml.safe_dump(dict(config), sort_keys=False)  # keep the run order: it is the table row order
 if not Path(RESOLVED_CONFIG).exists() or Path(RESOLVED_CONFIG).read_text() != _text:
     Path(RESULTS).mkdir(parents=True, exist_ok=True)
     _tmp = Path(RESOLVED_CONFIG + ".tmp")
