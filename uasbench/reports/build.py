@@ -19,9 +19,8 @@ def default_tables(config: dict) -> dict[str, dict]:
     tables = {"main": {"title": "Anomaly classification and segmentation (cf. MetaUAS Tab 1)", "runs": runs,
                        "paper_table": "metauas_tab1"},
               "efficiency": {"title": "Parameters and latency (cf. MetaUAS Tab 2)", "runs": runs, "efficiency": True}}
-    for ds in config["datasets"]:
-        tables[f"per_category_{ds}"] = {"title": f"Per-category results on {ds}", "runs": runs, "datasets": [ds],
-                                        "per_category": True, "columns": ["I-AUROC", "P-AP"]}
+    tables["per_category"] = {"title": "Per-category results", "runs": runs, "per_category": True,
+                              "columns": ["I-AUROC", "P-AP"]}
     return tables
 
 
@@ -75,7 +74,7 @@ def per_category_table(config: dict, df: pd.DataFrame, spec: dict, dataset: str,
         col = metric if cat == "mean" else f"cat.{cat}.{metric}"
         rows.append([cat] + [fmt_percent(*mean_std(df[(df["run"] == r) & (df["dataset"] == dataset)][col]))
                              if col in df else "–" for r in runs])
-    return Table(f"{spec['title']} — {metric}", ["Category"] + [_run_label(config, r) for r in runs], rows,
+    return Table(f"{spec['title']} on {dataset} — {metric}", ["Category"] + [_run_label(config, r) for r in runs], rows,
                  banner(config, df[df["dataset"] == dataset]))
 
 
