@@ -6,6 +6,7 @@ Each trainable method module provides ``training_dataset(config, entry)``, ``tra
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import time
 from pathlib import Path
@@ -24,6 +25,8 @@ TRAINING_HOOKS = {"metauas": "uasbench.methods.metauas.training",
                   "onenip": "uasbench.methods.reconstruction_training",
                   "uniad": "uasbench.methods.reconstruction_training"}
 
+FALLBACKS = {"epochs": 1, "batch_size": 8, "lr": 1e-4, "weight_decay": 1e-4, "seed": 0}
+
 
 def run_training(config: dict, model_name: str, device: torch.device, resume: bool = True,
                  out_dir: str | Path | None = None) -> dict[str, Any]:
@@ -32,13 +35,9 @@ def run_training(config: dict, model_name: str, device: torch.device, resume: bo
     entry = config["training"][model_name]
     out = Path(out_dir) if out_dir else model_dir(config, model_name)
     hooks = importlib.import_module(TRAINING_HOOKS[entry["method"]])
-    defaults = dict(getattr(hooks, "TRAIN_DEFAULTS", {}))
-    spec = TrainSpec(epochs=entry.get("epochs", defaults.pop("epochs", 1)),
-                     batch_size=entry.get("batch_size", defaults.pop("batch_size", 8)),
-                     lr=entry.get("lr", defaults.pop("lr", 1e-4)),
-                     weight_decay=entry.get("weight_decay", defaults.pop("weight_decay", 1e-4)),
-                     seed=entry.get("seed", 0), **{k: v for k, v in defaults.items()
-                                                   if k in ("grad_clip", "step_size", "gamma", "betas", "channels_last")})
+    # the config entry overrides the method's defaults, which override the loop's fallbacks
+    settings = {**FALLBACKS, **getattr(hooks, "TRAIN_DEFAULTS", {}), **entry}
+    spec = TrainSpec(**{f.name: settings[f.name] for f in dataclasses.fields(TrainSpec) if f.name in settings})
     torch.manual_seed(spec.seed)
     method = create(entry["method"], **method_kwargs(entry))
     dataset = hooks.training_dataset(config, entry)

@@ -79,14 +79,13 @@ def per_category_table(config: dict, df: pd.DataFrame, spec: dict, dataset: str,
 
 
 def efficiency_table(config: dict, df: pd.DataFrame, spec: dict) -> Table:
-    import json
+    from uasbench.pipeline.track import efficiency_for
 
     rows = []
     for run in spec["runs"]:
-        path = Path(config["results_dir"]) / "efficiency" / f"{run}.json"
-        if not path.exists():
+        eff = efficiency_for(config, run)
+        if not eff:
             continue
-        eff = json.loads(path.read_text())
         sub = df[df["run"] == run]
         lat = eff.get("latency_ms", {})
         per_image = {b: s["median"] / int(b) for b, s in lat.items()}
