@@ -1,23 +1,37 @@
 # Two entry points, each bootstrapping the local virtual environment when it is missing:
-#   make run   - the embedded-default Snakemake DAG (snakemake --cores all)
+#   make run   - the embedded-default Snakemake DAG (snakemake --cores all), checked against the published numbers
 #   make test  - the test suite (what CI runs)
-PYTHON ?= python3.11
+# The first of Python 3.11-3.13 on PATH (3.11 is the tested one); override with `make PYTHON=python3.13`.
+PYTHON ?= $(firstword $(foreach p,python3.11 python3.12 python3.13,$(shell command -v $(p) 2>/dev/null)) python3.11)
+# CPU-only machine: `make TORCH_INDEX=<PyTorch's CPU wheel index URL> run` installs the CPU torch build
+# (a much smaller venv than the default CUDA build); empty = the default indexes only.
+TORCH_INDEX ?=
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.uasbench-installed
 
-.PHONY: run test venv clean-venv
+.PHONY: run test venv lock clean-venv
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+# Extras resolve from pyproject.toml; requirements.lock constrains every package to its tested version.
+$(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) \
+		-e '.[test,workflow]'
 	@touch $(STAMP)
 
+# Rewrite requirements.lock from the venv (after upgrading a package in it on purpose), keeping its header.
+lock:
+	@test -x $(BIN)/python || { echo "no $(VENV): run make venv first"; exit 1; }
+	{ grep '^#' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable; } > requirements.lock.tmp
+	mv requirements.lock.tmp requirements.lock
+
+# The DAG, then a check that the run reproduces the published embedded numbers (docs/results/embedded/).
 run: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores all
+	$(BIN)/uasbench regress --config config/config.yaml --expected tests/regression/expected_embedded.json
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest

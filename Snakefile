@@ -5,6 +5,9 @@ from snakemake.utils import min_version
 
 min_version("9.0")
 
+# `snakemake --report report.html` (after a run): this description, then the tables and figures with captions.
+report: "workflow/report/workflow.rst"
+
 
 # A --configfile on the command line replaces the embedded default instead of being merged into it.
 if not workflow.overwrite_configfiles:

@@ -22,14 +22,15 @@ def _key_path(path) -> str:
 
 def validate_config(config: dict[str, Any], source: str = "config") -> dict[str, Any]:
     """Validate against the JSON schema plus the cross-references a schema cannot express."""
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(load_schema())
+    validator = _validator_class()(load_schema())
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(e.absolute_path)))
     if errors:
         err = errors[0]
         if err.validator == "additionalProperties":
             raise ConfigError(f"{source}: unknown key at {_key_path(err.absolute_path)}: {err.message}")
+        if "propertyNames" in err.absolute_schema_path:
+            raise ConfigError(f"{source}: invalid key {err.instance!r} at {_key_path(err.absolute_path)}: it becomes a "
+                              "file or folder name, so only letters, digits, _ . + - are allowed (not first: . _ + -)")
         raise ConfigError(f"{source}: invalid value at {_key_path(err.absolute_path)}: {err.message}")
     training = config.get("training", {})
     for name, run in config["runs"].items():
@@ -54,7 +55,37 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
         for key in ([data] if isinstance(data, str) else data or []):
             if key != "change_pairs" and key not in config["datasets"]:
                 raise ConfigError(f"{source}: training.{name}.data names {key!r}, neither 'change_pairs' nor a dataset")
+    _check_method_options(config, source)
     return config
+
+
+def _validator_class():
+    """Draft 2020-12 with one change: a float is never an ``integer`` (the spec lets 64.0 pass, which then crashes
+    as a tensor size or ``range`` bound deep inside a job)."""
+    import jsonschema
+
+    base = jsonschema.Draft202012Validator
+    checker = base.TYPE_CHECKER.redefine(
+        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool))
+    return jsonschema.validators.extend(base, type_checker=checker)
+
+
+def _check_method_options(config: dict[str, Any], source: str) -> None:
+    """Option names of every training entry and run against the method's constructor (imports the method modules,
+    builds nothing), so a misspelt option fails here instead of hours into a job or silently as a default."""
+    from uasbench.methods.registry import check_options
+    from uasbench.pipeline.methods import method_kwargs
+
+    training = config.get("training", {})
+    for name, entry in training.items():
+        check_options(entry["method"], method_kwargs(entry), f"{source}: training.{name}.options")
+    for name, run in config["runs"].items():
+        if "model" in run:  # a run's options override the trained model's constructor options
+            entry = training[run["model"]]
+            check_options(entry["method"], {**method_kwargs(entry), **run.get("options", {})},
+                          f"{source}: runs.{name}.options")
+        else:
+            check_options(run["method"], run.get("options", {}), f"{source}: runs.{name}.options")
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -75,7 +106,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> di
 
 def dataset_root(config: dict[str, Any], dataset: str) -> Path:
     """Where a dataset lives: generated ones under results/data/<name>, real ones at their configured root."""
+    from uasbench.outdir import inside
+
     spec = config["datasets"][dataset]
     if spec["kind"] == "synthetic-ad":
-        return Path(config["results_dir"]) / "data" / dataset
+        return inside(Path(config["results_dir"]) / "data", dataset)
     return Path(spec["root"])

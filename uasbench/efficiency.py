@@ -34,14 +34,16 @@ def measure_latency(fn: Callable[[], Any], device: torch.device, warmup: int = 2
 @torch.no_grad()
 def bench_method(method, image_size: int, batch_sizes: list[int], device: torch.device, warmup: int = 2,
                  repeats: int = 5, category: str = "object") -> dict[str, Any]:
-    """Latency of ``method.predict`` on random inputs (after fitting its one-shot memory, if any)."""
+    """Latency of ``method.predict`` on random inputs through the prediction path: a one-shot memory is fitted once
+    (untimed) and queries get the prompt batch ``Method.prompts_for`` gives, as in ``uasbench predict``."""
     gen = torch.Generator().manual_seed(0)
     prompt1 = torch.rand(1, 3, image_size, image_size, generator=gen).to(device)
-    method.fit(prompt1 if getattr(method, "shots", 1) else None, category)
+    shots = getattr(method, "shots", 1)
+    method.fit(prompt1 if shots else None, category)  # as predictions do: a memory is built once, untimed
     latency = {}
     for batch in batch_sizes:
         query = torch.rand(batch, 3, image_size, image_size, generator=gen).to(device)
-        prompt = prompt1.expand(batch, -1, -1, -1) if getattr(method, "shots", 1) else None
+        prompt = method.prompts_for(prompt1, batch) if shots else None
         latency[str(batch)] = measure_latency(lambda: method.predict(query, prompt, category=category), device,
                                               warmup=warmup, repeats=repeats)
     return {"latency_ms": latency, "params": method.parameter_counts(), "image_size": image_size,

@@ -31,12 +31,40 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
         raise UasbenchError(f"cannot write {path}: {err.strerror or err}") from err
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~current_umask())  # mkstemp makes it 0600; outputs get a plain open()'s mode
     try:
         yield tmp_path
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """The process umask (only readable by setting it, so it is set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def make_temp_dir(beside: str | os.PathLike, prefix: str) -> Path:
+    """A fresh hidden folder in ``beside`` with a plain mkdir's mode (mkdtemp makes it 0700: nobody else could
+    read the outputs once it is renamed into place)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=beside))
+    os.chmod(tmp, 0o777 & ~current_umask())
+    return tmp
+
+
+def check_creatable_dir(path: str | os.PathLike) -> Path:
+    """Fail before any computing, creating nothing, when ``path`` cannot become a folder (it or an ancestor is a
+    file, e.g. a ``results_dir`` that is a file)."""
+    path = Path(path)
+    for candidate in (path, *path.parents):
+        if candidate.exists() or candidate.is_symlink():
+            if not candidate.is_dir():
+                raise UasbenchError(f"cannot create output folder {path}: {candidate} is a file, not a folder")
+            break
+    return path
 
 
 def ensure_writable_dir(path: str | os.PathLike) -> Path:

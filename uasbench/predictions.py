@@ -5,7 +5,9 @@ A predictions directory holds one (method, dataset, seed) run:
 - ``<category>.npz`` (compressed): ``maps`` float16 (N, H, W), any range; ``scores`` float32 (N,) image
   scores; ``masks`` bool (N, H, W) ground truth at the map resolution; ``labels`` int8 (N,), 1 = anomalous;
   ``paths`` str (N,) test image paths.
-- ``meta.json``: a free dict (method, dataset, seed, weight_source, config_tier, image_size, ...).
+- ``meta.json``: a free dict (method, dataset, seed, weight_source, config_tier, image_size, ...). When it
+  lists the run's categories (``categories``, or the keys of ``map_scale`` as ``uasbench predict`` writes), the
+  folder must hold exactly those ``<category>.npz`` files: a missing or stray one would silently change the mean.
 
 float16 halves the size of the maps; it quantises scores to ~3 significant digits, which creates ties,
 and the metrics treat ties exactly (see docs/deviations.md, Metrics). Writes are atomic.
@@ -32,6 +34,7 @@ META_FILE = "meta.json"
 ARRAY_KEYS = ("maps", "scores", "masks", "labels", "paths")
 _CATEGORY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 _MIN_DISTINCT_FLOAT16 = 1024
+_OWN_TEMP_FILE = re.compile(r"^\.(meta\.json|[A-Za-z0-9][A-Za-z0-9_.+-]*\.npz)\..+$")  # atomic_path's temp names
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,38 @@ def write_run_meta(pred_dir: str | os.PathLike, meta: Mapping[str, Any]) -> Path
     return path
 
 
+def not_predictions_because(folder: str | os.PathLike) -> str | None:
+    """None when ``folder`` holds only what ``uasbench predict`` writes (``meta.json`` naming run, method, dataset
+    and seed; ``<category>.npz`` with exactly the prediction arrays; hidden leftovers of those atomic writes), else
+    why not. Decides whether a predictions folder may be replaced without ``--force``. ``meta.json`` may be absent:
+    Snakemake deletes a job's output (it) before rerunning the job."""
+    foreign = [entry.name for entry in sorted(Path(folder).iterdir()) if not _is_prediction_file(entry)]
+    if not foreign:
+        return None
+    shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    return f"holds {shown}, which {'is' if len(foreign) == 1 else 'are'} not what 'uasbench predict' writes"
+
+
+def _is_prediction_file(entry: Path) -> bool:
+    if entry.is_symlink() or not entry.is_file():
+        return False
+    if _OWN_TEMP_FILE.match(entry.name):
+        return True
+    if entry.name == META_FILE:
+        try:
+            meta = json.loads(entry.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return False
+        return isinstance(meta, dict) and {"run", "method", "dataset", "seed"} <= meta.keys()
+    if not entry.name.endswith(".npz") or not _CATEGORY_NAME.match(entry.name[:-4]):
+        return False
+    try:
+        with zipfile.ZipFile(entry) as archive:
+            return set(archive.namelist()) == {f"{key}.npy" for key in ARRAY_KEYS}
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
 def read_run_meta(pred_dir: str | os.PathLike) -> dict[str, Any]:
     if not Path(pred_dir).is_dir():
         raise DataError(f"{pred_dir}: predictions directory does not exist")
@@ -130,6 +165,34 @@ def list_categories(pred_dir: str | os.PathLike) -> list[str]:
     return names
 
 
+def expected_categories(pred_dir: str | os.PathLike, meta: Mapping[str, Any]) -> list[str] | None:
+    """The categories ``meta.json`` says the run has (``categories``, else ``map_scale``'s keys); None if neither."""
+    listed = meta.get("categories")
+    if listed is None and isinstance(meta.get("map_scale"), dict):
+        listed = list(meta["map_scale"])
+    if listed is None:
+        return None
+    if not isinstance(listed, list) or not all(isinstance(c, str) for c in listed):
+        raise DataError(f"{Path(pred_dir) / META_FILE}: 'categories' must be a list of names, got {listed!r}")
+    return sorted(listed)
+
+
+def run_categories(pred_dir: str | os.PathLike, meta: Mapping[str, Any]) -> list[str]:
+    """The ``<category>.npz`` files present, checked against the categories ``meta.json`` lists (if it does)."""
+    present = list_categories(pred_dir)
+    expected = expected_categories(pred_dir, meta)
+    if expected is None:
+        return present
+    missing = sorted(set(expected) - set(present))
+    stray = sorted(set(present) - set(expected))
+    problems = ([f"missing {', '.join(f'{c}.npz' for c in missing)}"] if missing else []) + \
+               ([f"stray {', '.join(f'{c}.npz' for c in stray)} not in the run"] if stray else [])
+    if problems:
+        raise DataError(f"{pred_dir}: does not match its {META_FILE} (categories {', '.join(expected)}): "
+                        f"{'; '.join(problems)}; re-run the prediction rather than average an incomplete set")
+    return present
+
+
 def load_category_predictions(pred_dir: str | os.PathLike, category: str) -> CategoryPredictions:
     """Load and check one ``<category>.npz``; every problem is a DataError naming the file."""
     path = category_file(pred_dir, category)
@@ -153,7 +216,7 @@ def load_category_predictions(pred_dir: str | os.PathLike, category: str) -> Cat
 def load_predictions(pred_dir: str | os.PathLike) -> tuple[dict[str, CategoryPredictions], dict[str, Any]]:
     """All categories of a run and its meta. For large datasets prefer ``load_category_predictions`` one by one."""
     meta = read_run_meta(pred_dir)
-    return {name: load_category_predictions(pred_dir, name) for name in list_categories(pred_dir)}, meta
+    return {name: load_category_predictions(pred_dir, name) for name in run_categories(pred_dir, meta)}, meta
 
 
 def _check_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:

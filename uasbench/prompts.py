@@ -4,12 +4,15 @@ MetaUAS (random): one normal training image per category per seed, seeds {1, 3, 
 MetaUAS* (best-match): per query, the normal training image most cosine-similar on globally average-pooled last-stage
 encoder features, searched with faiss (inner product on L2-normalised vectors). The class-agnostic variant searches
 one pool holding every category's normal images (the paper's limitation section).
+PromptFile reads the official MetaUAS prompt files instead, when the config points at them (``prompt_file``).
 """
 
 from __future__ import annotations
 
+import json
 import zlib
-from typing import Sequence
+from pathlib import Path
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -46,3 +49,101 @@ def _l2_normalise(x: np.ndarray) -> np.ndarray:
     x = np.ascontiguousarray(x, dtype=np.float32)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.maximum(norms, 1e-12)
+
+
+class PromptFile:
+    """An official MetaUAS prompt file, so runs use the paper's prompts image for image.
+
+    ``oneprompt_seed<S>.json``: a JSON object ``{category: {"filename": "<cat>/train/good/075.png", ...}}``, one
+    normal prompt per category (MetaUAS, one-shot baselines; mode ``random``). ``test-train-top10pair-eb4.json``:
+    JSON lines ``{"<test path>": [10 training paths, best first]}``; MetaUAS* takes the first (mode ``best-match``).
+    Paths are relative to the dataset root.
+    """
+
+    MODES = {"per-category": "random", "per-query": "best-match"}
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except OSError as err:
+            raise ConfigError(f"prompt file {self.path}: cannot read it ({err})") from err
+        try:
+            entries = [json.loads(text)]
+        except json.JSONDecodeError:
+            entries = [self._json(line, number) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+        merged: dict[str, Any] = {}
+        for entry in entries:
+            if not isinstance(entry, dict):
+                raise ConfigError(f"prompt file {self.path}: expected JSON objects, got {type(entry).__name__}")
+            merged.update(entry)
+        if merged and all(isinstance(v, dict) and isinstance(v.get("filename"), str) for v in merged.values()):
+            self.kind, self.entries = "per-category", {k: [v["filename"]] for k, v in merged.items()}
+        elif merged and all(isinstance(v, list) and v and all(isinstance(p, str) for p in v) for v in merged.values()):
+            self.kind, self.entries = "per-query", {k: list(v) for k, v in merged.items()}
+        else:
+            raise ConfigError(f"prompt file {self.path}: neither {{category: {{'filename': ...}}}} "
+                              "(oneprompt_seed*.json) nor JSON lines {test path: [training paths]} "
+                              "(test-train-top10pair-*.json)")
+
+    def _json(self, line: str, number: int) -> Any:
+        try:
+            return json.loads(line)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"prompt file {self.path}, line {number}: not JSON ({err.msg})") from err
+
+    def indices(self, mode: str, category: str, normals: Sequence, tests: Sequence, root: str | Path) -> list[int]:
+        """Indices into ``normals`` (Samples): the category's prompt (random) or each test image's top-1
+        (best-match)."""
+        if self.MODES[self.kind] != mode:
+            raise ConfigError(f"prompt file {self.path} lists prompts {self.kind}, which fits prompt mode "
+                              f"{self.MODES[self.kind]!r}, not {mode!r}")
+        position = {_relative(s.image_path, root): i for i, s in enumerate(normals)}
+        keys = [category] if self.kind == "per-category" else [_relative(s.image_path, root) for s in tests]
+        picked = []
+        for key in keys:
+            if key not in self.entries:
+                what = "category" if self.kind == "per-category" else "test image"
+                raise ConfigError(f"prompt file {self.path} has no entry for {what} {key!r}")
+            prompt = self.entries[key][0]
+            if prompt not in position:
+                raise ConfigError(f"prompt file {self.path}, entry {key!r}: {prompt!r} is not a normal training "
+                                  f"image of category {category!r} under {root}")
+            picked.append(position[prompt])
+        return picked
+
+
+def _relative(path: str | Path, root: str | Path) -> str:
+    """The dataset-root-relative posix path the official files use."""
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+def prompt_file_for(config: dict, run_name: str, dataset: str, seed: int, mode: str) -> PromptFile | None:
+    """The run's ``prompt_file`` (a template, null for none), else the dataset's ``prompt_file[mode]``; ``{seed}`` is
+    the prompt seed and a relative path is under ``prompts_root``. None: keep the seeded draw / feature search."""
+    run = config["runs"][run_name]
+    if "prompt_file" in run:
+        template, where = run["prompt_file"], f"runs.{run_name}.prompt_file"
+    else:
+        template = (config["datasets"][dataset].get("prompt_file") or {}).get(mode)
+        where = f"datasets.{dataset}.prompt_file.{mode}"
+    if not template:
+        return None
+    try:
+        path = Path(str(template).format(seed=seed))
+    except (KeyError, IndexError, ValueError) as err:
+        raise ConfigError(f"{where} = {template!r}: only the placeholder {{seed}} is known ({err})") from err
+    if not path.is_absolute():
+        root = config.get("prompts_root")
+        if not root:
+            raise ConfigError(f"{where} = {template!r} is relative, but prompts_root is not set")
+        if not Path(root).is_dir():
+            raise ConfigError(f"prompts_root = {root!r} does not exist: point it at the folder holding MetaUAS's "
+                              "prompt files (the official repository's data/ folder)")
+        path = Path(root) / path
+    if not path.is_file():
+        raise ConfigError(f"{where}: prompt file {path} not found")
+    return PromptFile(path)

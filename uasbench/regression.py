@@ -126,6 +126,11 @@ def _run_values(data: Any, where: str, source: Path) -> RunValues:
                      protocol=None if protocol is None else str(protocol))
 
 
+def check_metrics_result(data: Any, path: Path) -> RunValues:
+    """A metrics file's content (as ``uasbench evaluate`` writes it) checked; DataError naming ``path`` and key."""
+    return _run_values(data, "metrics", path)
+
+
 def _read_json(path: Path, what: str) -> Any:
     try:
         return json.loads(path.read_text())

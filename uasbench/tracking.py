@@ -9,16 +9,18 @@ file lock, so parallel jobs neither lose nor duplicate runs (SQLite itself races
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
+from filelock import FileLock
+
 from uasbench.errors import ConfigError
 
 EXPERIMENT_PREFIX = "uasbench"
+KEY_TAG = "uasbench.key"
 
 
 def tracking_uri_for(config: dict) -> str:
@@ -39,18 +41,16 @@ def _db_path(uri: str) -> Path | None:
 
 @contextlib.contextmanager
 def store_lock(uri: str) -> Iterator[None]:
-    """An exclusive lock file beside the sqlite db (no-op for server URIs, which serialise themselves)."""
+    """An exclusive lock file beside the sqlite db (no-op for server URIs, which serialise themselves).
+
+    filelock, not fcntl: the same lock on Linux, macOS and Windows."""
     db = _db_path(uri)
     if db is None:
         yield
         return
     db.parent.mkdir(parents=True, exist_ok=True)
-    with open(db.with_suffix(".lock"), "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(db.with_suffix(".lock")):
+        yield
 
 
 def _client(uri: str):
@@ -81,6 +81,21 @@ def environment_tags() -> dict[str, str]:
     return tags
 
 
+def runs_with_key(client, exp_id: str, key: str) -> list:
+    """The runs tagged ``uasbench.key == key``. MLflow's filter grammar has no escape character, so the value is
+    quoted with a quote character it does not contain; a key holding both kinds is matched here, page by page."""
+    quote = next((q for q in ("'", '"') if q not in key), None)
+    if quote is not None:
+        return list(client.search_runs([exp_id], filter_string=f"tags.`{KEY_TAG}` = {quote}{key}{quote}"))
+    found, token = [], None
+    while True:
+        page = client.search_runs([exp_id], max_results=1000, page_token=token)
+        found += [run for run in page if run.data.tags.get(KEY_TAG) == key]
+        token = page.token
+        if not token:
+            return found
+
+
 def log_result(uri: str, experiment: str, key: str, params: dict[str, Any], metrics: dict[str, float],
                tags: dict[str, str], artifacts: list[Path] = ()) -> str:
     """Create (or replace) the run identified by ``key``; returns its run id."""
@@ -89,9 +104,9 @@ def log_result(uri: str, experiment: str, key: str, params: dict[str, Any], metr
     with store_lock(uri):
         client = _client(uri)
         exp_id = _experiment_id(client, experiment, uri)
-        for old in client.search_runs([exp_id], filter_string=f"tags.`uasbench.key` = '{key}'"):
+        for old in runs_with_key(client, exp_id, key):
             client.delete_run(old.info.run_id)
-        run = client.create_run(exp_id, run_name=key, tags={**tags, "uasbench.key": key})
+        run = client.create_run(exp_id, run_name=key, tags={**tags, KEY_TAG: key})
         from mlflow.entities import Metric, Param, RunTag
 
         client.log_batch(run.info.run_id,

@@ -3,10 +3,16 @@
 Resume contract: a checkpoint is written (atomically) after every epoch with model, optimizer, scheduler and all RNG
 states. Data order and augmentation depend only on (seed, epoch, index), so a run killed mid-epoch and resumed from
 its last checkpoint ends with exactly the weights of an uninterrupted run on CPU.
+
+The checkpoint also records the settings (the TrainSpec and the caller's ``meta``, e.g. the config entry). A resume
+under other settings is refused, naming each change: it would continue the old optimizer state while recording the
+new settings. Only ``epochs`` may change (extending a run, or lowering it to no fewer than the epochs done), since
+epoch ``i`` depends on (seed, i) alone; a caller for whom the total matters puts it in ``meta`` too.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import sys
@@ -105,11 +111,13 @@ def train(model: nn.Module, loss_fn: LossFn, dataset, spec: TrainSpec, out_dir: 
     optimizer, scheduler = make_optimizer(model, spec)
     history: list[dict] = []
     start_epoch = 0
+    settings = _plain({**(meta or {}), "spec": asdict(spec)})
     if resume and ckpt_path.exists():
         state = load_checkpoint(ckpt_path)
         if not isinstance(state, dict) or "model" not in state:
             raise CheckpointError(f"{ckpt_path}: not a uasbench training checkpoint (no 'model' entry); "
                                   "delete it or pass --no-resume to start over")
+        _check_resume_settings(ckpt_path, state, settings)
         try:
             model.load_state_dict(state["model"])
         except RuntimeError as err:
@@ -154,15 +162,47 @@ def train(model: nn.Module, loss_fn: LossFn, dataset, spec: TrainSpec, out_dir: 
         bar.close()
         scheduler.step()
         seconds = time.perf_counter() - t0
-        record = {"epoch": epoch + 1, "loss": total / max(seen, 1), "lr": optimizer.param_groups[0]["lr"],
-                  "seconds": seconds, "samples_per_s": seen / max(seconds, 1e-9)}
+        record = {"epoch": epoch + 1, "of_epochs": spec.epochs, "loss": total / max(seen, 1),
+                  "lr": optimizer.param_groups[0]["lr"], "seconds": seconds, "samples_per_s": seen / max(seconds, 1e-9)}
         history.append(record)
         print(f"[{desc}] epoch {epoch + 1}/{spec.epochs} loss {record['loss']:.4f} "
               f"{record['samples_per_s']:.1f} samples/s {seconds:.1f}s")
         if on_epoch_end is not None:
             on_epoch_end(epoch, record)
-        save_checkpoint(ckpt_path, model, optimizer, scheduler, epoch, history, {**(meta or {}), "spec": asdict(spec)})
+        save_checkpoint(ckpt_path, model, optimizer, scheduler, epoch, history, settings)
     return history
+
+
+def _plain(obj: Any) -> Any:
+    """JSON-shaped copy (tuples become lists), so settings compare equal after a checkpoint round trip."""
+    return json.loads(json.dumps(obj, default=str))
+
+
+def settings_changes(old: Any, new: Any, path: str = "") -> list[str]:
+    """``key.path: old -> new`` for every leaf that differs between two settings dicts (absent = ``<unset>``)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [change for key in sorted(old.keys() | new.keys(), key=str)
+                for change in settings_changes(old.get(key, "<unset>"), new.get(key, "<unset>"),
+                                               f"{path}.{key}" if path else str(key))]
+    return [] if old == new else [f"{path}: {old!r} -> {new!r}"]
+
+
+def _check_resume_settings(ckpt_path: Path, state: dict[str, Any], settings: dict[str, Any]) -> None:
+    """Refuse to resume under changed settings (only the planned ``spec.epochs`` may differ, see the module doc)."""
+    done = int(state.get("epoch", -1)) + 1
+    recorded = _plain(state.get("meta") or {})
+    # sections an older checkpoint did not record cannot be compared; every recorded one must match
+    changes = [c for key in recorded for c in settings_changes(recorded[key], settings.get(key, "<unset>"), key)
+               if not c.startswith("spec.epochs:")]
+    start_over = (f"restore the old settings, or start over with 'uasbench train --no-resume' (or delete "
+                  f"{ckpt_path})")
+    if changes:
+        raise CheckpointError(f"{ckpt_path}: the training settings changed since this checkpoint was written after "
+                              f"epoch {done} (old -> new): {'; '.join(changes)}. Resuming would continue the old "
+                              f"optimizer state under the new settings; {start_over}")
+    if settings["spec"]["epochs"] < done:
+        raise CheckpointError(f"{ckpt_path}: already trained {done} epochs, but epochs is now "
+                              f"{settings['spec']['epochs']}; {start_over}")
 
 
 def _collate(items: list) -> Any:

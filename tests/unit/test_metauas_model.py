@@ -192,7 +192,7 @@ def test_predict_returns_maps_and_max_scores(method):
 def test_bad_configurations_and_inputs_are_clear_errors(method):
     with pytest.raises(ConfigError, match="alignment='cosine'"):
         create("metauas", alignment="cosine")  # checked before any backbone is built
-    with pytest.raises(ConfigError, match="unknown metauas options: temperature"):
+    with pytest.raises(ConfigError, match=r"'metauas': unknown option\(s\) temperature"):
         create("metauas", temperature=0.1)
     with pytest.raises(ConfigError, match="num_alignment_layers"):
         small_model(num_alignment_layers=0)

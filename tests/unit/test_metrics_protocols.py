@@ -67,3 +67,30 @@ def test_compat_rejects_constant_maps_and_unknown_protocol():
         evaluate(np.ones((2, 4, 4)), masks, protocol="metauas-compat")
     with pytest.raises(MetricInputError, match="unknown protocol"):
         evaluate(np.ones((2, 4, 4)), masks, protocol="mvtec")
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_uniad_compat_matches_literal_uniad_onenip_evaluator(seed):
+    from uasbench.metrics.reference import reference_uniad
+
+    maps, masks = _data(seed)
+    fast = evaluate(maps, masks, protocol="uniad-compat")
+    ref = reference_uniad(maps, masks)
+    assert fast.protocol == "uniad-compat"
+    for name in METRIC_NAMES:
+        assert fast[name] == pytest.approx(ref[name], abs=1e-9), name
+
+
+def test_uniad_compat_scores_images_by_the_pooled_map_and_flips():
+    """One hot pixel per normal image: the max calls them anomalous, the 16x16 mean barely sees it."""
+    maps, masks = _data(5)
+    spiky = maps.astype(np.float32)
+    normal = ~masks.reshape(len(masks), -1).any(axis=1)
+    spiky[normal, 3, 3] = 10 * float(maps.max())
+    uniad = evaluate(spiky, masks, protocol="uniad-compat")
+    by_max = evaluate(spiky, masks)
+    assert by_max["I-AUROC"] < 0.2 < 0.8 < uniad["I-AUROC"]
+    inverted = evaluate((-maps).astype(np.float32), masks, protocol="uniad-compat")
+    assert inverted["P-AUROC"] >= 0.5
+    given = np.linspace(0, 1, len(maps))
+    assert evaluate(maps, masks, given, protocol="uniad-compat")["I-AP"] == evaluate(maps, masks, given)["I-AP"]

@@ -137,8 +137,8 @@ def test_default_coreset_still_separates_normal_from_defect(lite0):
     query = torch.stack([normal, paste_defect(normal, 40, 72, 24)])
     maps, scores = method.predict(query, category="default")
     assert float(scores[1]) > 2 * float(scores[0])
-    # a prompt passed at predict time builds the same memory as fit() did
-    maps_prompted, scores_prompted = method.predict(query, prompt=normal[None])
+    # a prompt batch (one prompt per query) passed at predict time builds the same memory as fit() did
+    maps_prompted, scores_prompted = method.predict(query, prompt=normal[None].expand(2, -1, -1, -1))
     torch.testing.assert_close(scores_prompted, scores)
     torch.testing.assert_close(maps_prompted, maps)
     # non-square queries come back at their own size

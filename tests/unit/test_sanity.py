@@ -40,7 +40,8 @@ def test_pixel_difference_keeps_the_closest_of_several_prompts_and_resizes_them(
     method = registry.create("prompt-diff", space="pixel", smoothing_sigma=0)
     prompts = torch.stack([with_square(scene(64), 0, 0, 64), scene(64)])  # the second one matches the query
     query = torch.nn.functional.interpolate(scene(64)[None], size=(32, 32), mode="bilinear", align_corners=False)[0]
-    maps, _ = method.predict(query[None], prompt=prompts)
+    method.fit(prompts, "toy")
+    maps, _ = method.predict(query[None], category="toy")
     assert maps.shape == (1, 32, 32) and float(maps.abs().max()) < 1e-6
 
 

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 import uasbench.backbones
 from uasbench.errors import ConfigError
 from uasbench.methods import registry
-from uasbench.methods.clip_windows import (clip_patch_prior, dense_clip_forward, embed_patches, harmonic_aggregation,
+from uasbench.methods.clip_windows import (dense_clip_forward, embed_patches, harmonic_aggregation,
                                            to_clip_input, window_embeddings, window_patch_indices)
 from uasbench.methods.winclip_prompts import TEMPLATES, compositional_prompts
 
@@ -134,7 +134,7 @@ def test_winclip_plus_few_shot_part_vanishes_on_its_own_prompt(micro_factory):
     method = registry.create("winclip+")
     normal, other = torch.rand(1, 3, 64, 64), torch.rand(1, 3, 64, 64)
     method.fit(normal, "bottle")
-    memory = method._memory.get(None, "bottle")
+    memory = method._memory.fitted("bottle")
     assert memory.patch_tokens.shape == (16, 64) and [w.shape[0] for w in memory.windows] == [9, 4]
     own, foreign = method.encode(normal), method.encode(other)
     assert float(method.few_shot(own, memory).abs().max()) < 1e-5
@@ -146,12 +146,23 @@ def test_winclip_plus_few_shot_part_vanishes_on_its_own_prompt(micro_factory):
     torch.testing.assert_close(maps, expected, rtol=1e-5, atol=1e-6)
 
 
-def test_clip_patch_prior_is_zero_on_the_prompt_and_positive_elsewhere(micro_clip):
-    prompt, query = torch.rand(1, 3, 64, 64), torch.rand(2, 3, 96, 80)
-    own = clip_patch_prior(micro_clip, prompt, prompt)
-    assert own.shape == (1, 64, 64) and float(own.abs().max()) < 1e-5
-    other = clip_patch_prior(micro_clip, query, prompt)
-    assert other.shape == (2, 96, 80) and float(other.min()) > 0 and float(other.max()) <= 1
+def test_metauas_visual_prior_is_the_winclip_plus_few_shot_map_per_query(micro_factory):
+    """MetaUAS*+'s prior = WinCLIP+'s few-shot map (patch + 2x2 + 3x3 windows) of each query against its own prompt."""
+    method = registry.create("winclip+")
+    prompts, queries = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
+    own = method.visual_prior(prompts, prompts)
+    assert own.shape == (2, 64, 64) and float(own.abs().max()) < 1e-5
+    prior = method.visual_prior(queries, prompts)
+    for i in range(2):
+        method.fit(prompts[i:i + 1], "bottle")
+        few = method.few_shot(method.encode(queries[i:i + 1]), method._memory.fitted("bottle"))
+        expected = F.interpolate(few[:, None].float(), size=(64, 64), mode="bilinear", align_corners=False)[0, 0]
+        torch.testing.assert_close(prior[i], expected, rtol=1e-5, atol=1e-6)
+    patch_only = F.interpolate(  # the old prior (patch term alone) is not what the paper's "+" adds
+        (0.5 * (1 - F.normalize(method.encode(queries[:1]).dense.patch_tokens, dim=-1)
+                @ F.normalize(method.encode(prompts[:1]).dense.patch_tokens[0], dim=-1).T).amin(-1)).reshape(1, 1, 4, 4),
+        size=(64, 64), mode="bilinear", align_corners=False)[0, 0]
+    assert not torch.allclose(prior[0], patch_only, atol=1e-4)
 
 
 def test_embedded_tier_clip_tiny_runs_and_reports_random_weights():

@@ -6,12 +6,14 @@ installed Python packages), so nothing here can start a download, online or offl
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import importlib
 import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 import torch
 
@@ -117,8 +119,24 @@ def resolve_weights(what: str, weights: str | os.PathLike | None, pretrained: bo
     return WeightChoice(RANDOM, None)
 
 
+_QUIET_RANDOM: contextvars.ContextVar[bool] = contextvars.ContextVar("uasbench_quiet_random", default=False)
+
+
+@contextlib.contextmanager
+def quiet_random_weights(when: bool = True) -> Iterator[None]:
+    """Silence :func:`warn_random` (if ``when``) while building a model whose weights a checkpoint then replaces:
+    its backbone starts random on purpose, and a "NOT meaningful" warning there would be false."""
+    token = _QUIET_RANDOM.set(when or _QUIET_RANDOM.get())
+    try:
+        yield
+    finally:
+        _QUIET_RANDOM.reset(token)
+
+
 def warn_random(what: str, pretrained: bool) -> None:
     """The loud warning for random weights: every number computed with them is meaningless."""
+    if _QUIET_RANDOM.get():
+        return
     reason = "pretrained=False" if not pretrained else "no weight file in the config, the hub caches or a package"
     log.warning("%s uses RANDOM weights (%s): features and results are NOT meaningful", what, reason)
 

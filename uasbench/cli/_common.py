@@ -50,3 +50,23 @@ def add_group_from_parts(subparsers: Any, name: str, help: str, parts: list[str]
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default="config/config.yaml",
                         help="workflow config (config/config.yaml = embedded tier, config/paper.yaml = paper scale)")
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed: must be a whole number >= {low}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type of counts and sizes (batch size, threads, images): 0 or -3 is a usage error, not a crash later."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type of seeds: numpy's generators refuse negative seeds, so refuse them before any work."""
+    return _int_at_least(text, 0)

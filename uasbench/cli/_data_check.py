@@ -10,7 +10,7 @@ from uasbench.datasets.sample import DATASETS  # light module: no numpy/PIL at -
 
 DESCRIPTION = """\
 Check a dataset folder before any run: every category must have train and test images, every anomalous test
-image a mask (paired by the dataset's naming rule), every image and mask must be readable (PIL open + verify:
+image a mask (paired by the dataset's naming rule), no mask under ground_truth/ may lack its image, every image and mask must be readable (PIL open + verify:
 headers, chunk checksums, truncation; no pixel decode) and each mask must have its image's size. Then print a per-category table of train good / test
 good / test defective counts next to the official counts (MVTec AD 15 classes 3,629/1,725; VisA 12 classes
 8,659/2,162 from split_csv/1cls.csv; BTAD 1,799/741; GoodsAD 3,137/2,987).

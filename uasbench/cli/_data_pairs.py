@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import add_command
+from uasbench.cli._common import add_command, non_negative_int, positive_int
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -25,9 +25,9 @@ def register(group_subparsers) -> None:
                          make_change_pairs, description=DESCRIPTION)
     parser.formatter_class = _HelpFormatter
     parser.add_argument("--out", required=True, help="output folder (must not exist unless --force)")
-    parser.add_argument("--seed", type=int, default=0, help="pair i is drawn from the seed and i alone")
-    parser.add_argument("--n-pairs", type=int, default=2000, help="number of pairs to synthesize")
-    parser.add_argument("--image-size", type=int, default=128, help="side of the square images in pixels")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="pair i is drawn from the seed and i alone")
+    parser.add_argument("--n-pairs", type=positive_int, default=2000, help="number of pairs to synthesize")
+    parser.add_argument("--image-size", type=positive_int, default=128, help="side of the square images in pixels")
     parser.add_argument("--kinds", default="object,local",
                         help="comma list of change kinds: object, local or both (MetaUAS Tab. 3c); "
                              "with both, each pair picks one with p=0.5")
@@ -36,7 +36,7 @@ def register(group_subparsers) -> None:
     parser.add_argument("--coco-annotations", help="COCO instances json (e.g. instances_train2017.json)")
     parser.add_argument("--inpainter", default="telea",
                         help="inpainting method for object removal: telea or ns (OpenCV), or a registered name")
-    parser.add_argument("--shard-size", type=int, default=256, help="pairs per .npz shard")
+    parser.add_argument("--shard-size", type=positive_int, default=256, help="pairs per .npz shard")
     parser.add_argument("--force", action="store_true", help="replace an existing --out folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import add_command
+from uasbench.cli._common import add_command, non_negative_int, positive_int
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
@@ -27,9 +27,9 @@ def register(group_subparsers) -> None:
     parser.add_argument("--kind", required=True, choices=PREVIEW_KINDS, help="what to preview")
     parser.add_argument("--root", help="dataset folder (optional only for anomaly-synthesis)")
     parser.add_argument("--out", required=True, help="PNG file to write")
-    parser.add_argument("--n", type=int, default=16, help="number of samples")
-    parser.add_argument("--seed", type=int, default=0, help="which samples / which synthesis")
-    parser.add_argument("--cell", type=int, default=128, help="side of each panel in pixels")
+    parser.add_argument("--n", type=positive_int, default=16, help="number of samples")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="which samples / which synthesis")
+    parser.add_argument("--cell", type=positive_int, default=128, help="side of each panel in pixels")
     parser.add_argument("--dataset", default="mvtec", help="loader name for --root (synthetic-ad, anomaly-synthesis)")
     parser.add_argument("--augmented", action="store_true",
                         help="change-pairs: show training items after the CYWS augmentation (seeded by --seed)")

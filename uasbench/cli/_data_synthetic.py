@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import add_command
+from uasbench.cli._common import add_command, non_negative_int, positive_int
 
 _DESCRIPTION = (
     "Generate the embedded anomaly-segmentation benchmark in MVTec layout (<cat>/train/good, <cat>/test/<defect>, "
@@ -19,15 +19,15 @@ def register(group_subparsers) -> None:
     parser = add_command(group_subparsers, "make-synthetic-ad", "generate the embedded MVTec-layout anomaly benchmark",
                          _run, description=_DESCRIPTION)
     parser.add_argument("--out", required=True, help="output directory (refused if it exists and is not empty)")
-    parser.add_argument("--seed", type=int, default=0, help="generator seed")
-    parser.add_argument("--image-size", type=int, default=256, help="square image side in pixels")
-    parser.add_argument("--n-train", type=int, default=30, help="train/good images per category")
-    parser.add_argument("--n-test-good", type=int, default=10, help="test/good images per category")
-    parser.add_argument("--n-test-defect", type=int, default=15,
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="generator seed")
+    parser.add_argument("--image-size", type=positive_int, default=256, help="square image side in pixels")
+    parser.add_argument("--n-train", type=positive_int, default=30, help="train/good images per category")
+    parser.add_argument("--n-test-good", type=positive_int, default=10, help="test/good images per category")
+    parser.add_argument("--n-test-defect", type=positive_int, default=15,
                         help="defective test images per category, spread evenly over its defect types")
     parser.add_argument("--categories", default="all",
                         help="comma-separated subset of brick,grass,gravel,nut,pill,screw,board")
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (output does not depend on it)")
+    parser.add_argument("--workers", type=positive_int, default=1, help="worker processes (output does not depend on it)")
     parser.add_argument("--force", action="store_true", help="replace an existing non-empty output directory")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import add_command, add_config_argument
+from uasbench.cli._common import add_command, add_config_argument, non_negative_int, positive_int
 
 
 def run(args: argparse.Namespace) -> int:
@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
         import torch
         torch.set_num_threads(args.threads)
     meta = run_predict(config, args.run, args.dataset, args.seed, args.out, resolve_device(args.device),
-                       batch_size=args.batch_size, mode=args.mode)
+                       batch_size=args.batch_size, mode=args.mode, force=args.force)
     print(f"{args.run} on {args.dataset} (seed {args.seed}, prompt {meta['prompt']}): {meta['n_images']} images in "
           f"{meta['seconds']:.1f}s -> {args.out}  [weights: {meta['weight_source']}]")
     return 0
@@ -31,9 +31,12 @@ def register(subparsers) -> None:
     p.add_argument("run", help="key of the config's 'runs' section, e.g. metauas, metauas-best, patchcore")
     add_config_argument(p)
     p.add_argument("--dataset", required=True, help="key of the config's 'datasets' section")
-    p.add_argument("--seed", type=int, default=0, help="prompt seed (MetaUAS: 1, 3, 5, 7, 9)")
-    p.add_argument("--out", required=True, help="predictions folder (one <category>.npz each + meta.json)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="prompt seed (MetaUAS: 1, 3, 5, 7, 9)")
+    p.add_argument("--out", required=True, help="predictions folder (one <category>.npz each + meta.json); replaced "
+                   "as a whole, so it must be empty, absent or an earlier prediction unless --force")
+    p.add_argument("--force", action="store_true", help="replace --out even when it holds other files (never a "
+                   "symbolic link, the current directory or one of its parents)")
     p.add_argument("--mode", default=None, choices=["none", "random", "random-per-image", "best-match", "best-match-agnostic"],
                    help="override the run's prompt mode")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--batch-size", type=positive_int, default=16)
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import add_command, add_config_argument
+from uasbench.cli._common import add_command, add_config_argument, positive_int
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,4 +31,4 @@ def register(subparsers) -> None:
     add_config_argument(p)
     p.add_argument("--out", default=None, help="output folder (default: <results_dir>/models/<MODEL>)")
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint and start over")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")

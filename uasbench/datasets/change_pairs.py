@@ -24,7 +24,7 @@ import numpy as np
 
 from uasbench.datasets.change_sources import Scene, SceneSource
 from uasbench.errors import ConfigError, DataError
-from uasbench.io import save_npz, write_json
+from uasbench.io import make_temp_dir, save_npz, write_json
 
 GENERATOR_VERSION = 1
 CHANGE_KINDS = ("object", "local")
@@ -184,7 +184,7 @@ def generate_change_pairs(out: str | Path, source: SceneSource, n_pairs: int, se
         raise DataError(f"output {out} already exists; pass --force to overwrite it")
     out.parent.mkdir(parents=True, exist_ok=True)
     val_ids = validation_ids(n_pairs, val_fraction, seed)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp = make_temp_dir(out.parent, prefix=f".{out.name}.tmp-")
     try:
         rows: list[dict[str, Any]] = []
         buffer: list[ChangePair] = []

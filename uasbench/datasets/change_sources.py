@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import cv2
 import numpy as np
 
+from uasbench.datasets.imageio import probe_image
 from uasbench.errors import DataError
 
 # Colour and grey photos bundled inside scikit-image's package data (no pooch download needed).
@@ -277,6 +278,7 @@ class CocoSource:
     def _read(self, image_id: int) -> tuple[np.ndarray, dict]:
         info = self.images[image_id]
         path = self.images_dir / info["file_name"]
+        probe_image(path, "COCO image")  # header only: names the file and applies the pixel limit before cv2 decodes
         bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if bgr is None:
             raise DataError(f"cannot read COCO image {path} (listed in {self.annotations_path})")

@@ -13,6 +13,8 @@ same whatever the number of DataLoader workers or the order items are read; call
 from __future__ import annotations
 
 import json
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -51,8 +53,10 @@ def read_manifest(root: str | Path) -> dict[str, Any]:
     path = Path(root) / "manifest.json"
     try:
         manifest = json.loads(path.read_text())
-    except FileNotFoundError as err:
+    except (FileNotFoundError, NotADirectoryError) as err:
         raise DataError(f"{path} not found: not a change-pair dataset (run 'uasbench data make-change-pairs')") from err
+    except OSError as err:
+        raise DataError(f"{path}: cannot read ({err.strerror or err})") from err
     except json.JSONDecodeError as err:
         raise DataError(f"{path} is not valid JSON: {err}") from err
     for key in ("image_size", "pairs"):
@@ -73,8 +77,9 @@ def load_pair_arrays(root: str | Path, rows: Sequence[dict[str, Any]]) -> dict[s
         try:
             with np.load(path) as data:
                 arrays = {key: data[key] for key in ("prompt", "query", "mask")}
-        except (OSError, KeyError, ValueError) as err:
-            raise DataError(f"cannot read shard {path}: {err}") from err
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as err:  # truncated/corrupt
+            raise DataError(f"cannot read shard {path}: {type(err).__name__}: {err}; regenerate the pairs "
+                            "(uasbench data make-change-pairs --force)") from err
         index = np.array([int(rows[p]["index"]) for p in positions])
         if index.max() >= len(arrays["mask"]):
             raise DataError(f"{path} has {len(arrays['mask'])} pairs but the manifest asks for index {index.max()}")

@@ -34,6 +34,9 @@ class Method:
     shots: ClassVar[int | None] = 1
     #: False for methods that fit a memory on fixed prompts (PatchCore, WinCLIP+): no per-query prompt batches
     accepts_prompt_batch: ClassVar[bool] = True
+    #: True for methods that keep a memory fitted once per category on its k prompt images (PatchCore, WinCLIP+,
+    #: prompt-diff): with fixed prompts they predict from that memory and get no prompt batch
+    uses_memory: ClassVar[bool] = False
     model: nn.Module
     weight_source: str = "random"
 
@@ -46,6 +49,13 @@ class Method:
 
     def fit(self, normal_images: torch.Tensor | None, category: str | None = None) -> None:
         """Use k normal images of one category (memory banks, visual prompts). Default: nothing to fit."""
+
+    def prompts_for(self, chosen: torch.Tensor, num_queries: int) -> torch.Tensor | None:
+        """The prompt batch ``predict`` gets when all ``num_queries`` queries share the fixed prompts ``chosen``
+        (already passed to ``fit``): none for memory methods and zero-shot ones, else the first prompt per query."""
+        if self.uses_memory or not self.shots:
+            return None
+        return chosen[:1].expand(num_queries, -1, -1, -1)
 
     @torch.no_grad()
     def predict(self, query: torch.Tensor, prompt: torch.Tensor | None = None,

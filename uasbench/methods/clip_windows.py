@@ -133,19 +133,3 @@ def association_scores(queries: torch.Tensor, memory: torch.Tensor) -> torch.Ten
 def upsample_grid_maps(grid_maps: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """(B, h, w) grid scores → (B, H, W) float32, bilinear (align_corners=False)."""
     return F.interpolate(grid_maps[:, None].float(), size=size, mode="bilinear", align_corners=False)[:, 0]
-
-
-@torch.no_grad()
-def clip_patch_prior(clip_model: nn.Module, query01: torch.Tensor, prompt01: torch.Tensor) -> torch.Tensor:
-    """WinCLIP+-style visual prior for MetaUAS "+CLIP": ½·min over ALL prompt patch tokens of (1 − cos) to each query
-    patch token (final layer, un-projected), upsampled bilinearly to the query size. Returns (B, H, W) float32.
-
-    This is what MetaUAS's unused official helper ``few_shot(memory, query)`` computes on feature maps.
-    """
-    visual = getattr(clip_model, "visual", clip_model)
-    device = next(visual.parameters()).device
-    query_tokens = dense_clip_forward(visual, query01.to(device))
-    prompt_tokens = dense_clip_forward(visual, prompt01.to(device)).patch_tokens
-    scores = association_scores(query_tokens.patch_tokens, prompt_tokens.reshape(-1, prompt_tokens.shape[-1]))
-    grid_maps = scores.reshape(len(query01), *query_tokens.grid)
-    return upsample_grid_maps(grid_maps, tuple(query01.shape[-2:])).cpu()

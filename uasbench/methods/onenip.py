@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from uasbench.errors import ConfigError
-from uasbench.methods.reconstruction.method import DEFAULT_IMAGE_SIZE, ReconstructionMethod, split_options
+from uasbench.methods.reconstruction.method import (DEFAULT_IMAGE_SIZE, TRAINING_ONLY_OPTIONS, ReconstructionMethod,
+                                                    split_options)
 from uasbench.methods.reconstruction.model import ReconstructionConfig, fuse_maps, image_scores
 from uasbench.methods.registry import register_method
 from uasbench.methods.uniad import UNIAD_OPTIONS
@@ -52,6 +53,8 @@ class OneNIP(ReconstructionMethod):
     """One normal prompt per query (prompt batch of 1 or one per query)."""
 
     shots = 1
+    #: what ``**options`` accepts, so a config is checked without building the model (uasbench.methods.registry)
+    extra_options = ONENIP_OPTIONS + TRAINING_ONLY_OPTIONS
 
     def __init__(self, backbone: str = "efficientnet_b4", backbone_weights: str | None = None,
                  pretrained_backbone: bool = True, image_size: int = DEFAULT_IMAGE_SIZE,

@@ -102,9 +102,11 @@ def gaussian_smooth(maps: torch.Tensor, sigma: float) -> torch.Tensor:
 
 @register_method("patchcore")
 class PatchCore(Method):
-    """One-shot PatchCore: memory bank from the k normal images of a category, nearest-neighbour patch scores."""
+    """One-shot PatchCore: memory bank from the k normal images of a category (built once by ``fit``), nearest-neighbour
+    patch scores; a per-query prompt batch gives each query the bank of its own prompt image."""
 
     shots = 1
+    uses_memory = True
 
     def __init__(self, backbone: str = "efficientnet_b4", weights: str | None = None, pretrained: bool = True,
                  coreset_fraction: float = 0.1, num_neighbours: int = 1, embed_dim: int = 1024, patch_size: int = 3,
@@ -143,12 +145,14 @@ class PatchCore(Method):
     def predict(self, query: torch.Tensor, prompt: torch.Tensor | None = None,
                 category: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         query = check_image_batch(query, "patchcore query")
-        index = self._memory.get(prompt, category)
         features, (grid_h, grid_w) = self.model(query.to(self._device()))
-        queries = np.ascontiguousarray(features.cpu().numpy(), dtype=np.float32)
-        neighbours = min(self.num_neighbours, index.ntotal)
-        squared_distances, _ = index.search(queries, neighbours)
-        patch_scores = torch.from_numpy(squared_distances.mean(axis=1)).reshape(len(query), grid_h, grid_w)
+        queries = np.ascontiguousarray(features.cpu().numpy(), dtype=np.float32).reshape(len(query), grid_h * grid_w, -1)
+        patch_scores = torch.empty(len(query), grid_h * grid_w)
+        for members, index in self._memory.groups(prompt, category, len(query)):
+            rows = queries[members.numpy()].reshape(-1, queries.shape[-1])
+            squared_distances, _ = index.search(rows, min(self.num_neighbours, index.ntotal))
+            patch_scores[members] = torch.from_numpy(squared_distances.mean(axis=1)).reshape(len(members), -1)
+        patch_scores = patch_scores.reshape(len(query), grid_h, grid_w)
         image_scores = patch_scores.flatten(1).amax(dim=1)
         maps = F.interpolate(patch_scores[:, None], size=query.shape[-2:], mode="bilinear", align_corners=False)[:, 0]
         return gaussian_smooth(maps, self.smoothing_sigma).float(), image_scores.float()

@@ -143,13 +143,21 @@ def training_dataset(config: dict, entry: dict) -> ReconstructionTrainingSet:
         from uasbench.datasets.anomaly_synthesis import AnomalySynthesizer
         from uasbench.datasets.textures import TextureSource
 
-        dtd_dir = options.get("dtd_dir")
+        dtd_dir = (entry.get("data_options") or {}).get("dtd_dir")  # the schema's place for it, next to augment
         textures = TextureSource.from_dtd(dtd_dir) if dtd_dir else TextureSource.builtin(size)
         synthesizer = AnomalySynthesizer(textures, cutpaste_prob=0.5)
     epochs = int(entry.get("epochs", TRAIN_DEFAULTS["epochs"]))
     return ReconstructionTrainingSet(images, groups, seed, with_prompt=uses_prompt, synthesizer=synthesizer,
                                      train_prompt=options.get("train_prompt", "random"),
                                      calibrate_epoch=epochs - 1 if refiner else None, with_ids=with_ids)
+
+
+def total_epochs_matter(entry: dict) -> bool:
+    """OneNIP's refiner calibrates in the last epoch, so a resume may not change ``epochs`` (it would calibrate
+    twice, or never); see uasbench.training."""
+    from uasbench.methods.onenip import training_streams
+
+    return entry.get("method") == "onenip" and training_streams(dict(entry.get("options") or {}))[2]
 
 
 def training_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:

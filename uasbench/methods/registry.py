@@ -38,6 +38,13 @@ def list_methods() -> list[str]:
 
 def create(name: str, **config: Any):
     """Build the method ``name`` with its config (e.g. ``create("metauas", backbone="efficientnet_b4")``)."""
+    cls = method_class(name)
+    _check_options(name, cls, config)
+    return cls(**config)
+
+
+def method_class(name: str) -> type:
+    """The class registered as ``name`` (importing its module: torch, not the model weights)."""
     if name not in METHOD_MODULES:
         raise ConfigError(f"unknown method {name!r}; known methods: {', '.join(list_methods())}")
     if name not in _REGISTRY:
@@ -47,19 +54,34 @@ def create(name: str, **config: Any):
             if err.name == METHOD_MODULES[name]:
                 raise ConfigError(f"method {name!r} is declared but its module {err.name} is not implemented yet") from err
             raise
-    cls = _REGISTRY[name]
-    _check_options(name, cls, config)
-    return cls(**config)
+    return _REGISTRY[name]
 
 
-def _check_options(name: str, cls: type, config: dict[str, Any]) -> None:
-    """Unknown options are a ConfigError naming them, not a TypeError deep inside a constructor."""
+def check_options(name: str, options: dict[str, Any], where: str = "") -> None:
+    """Config-time check of option names against the constructor, so a typo fails before any long job starts.
+
+    ``where`` (e.g. ``"c.yaml: runs.r.options"``) prefixes the error.
+    """
+    _check_options(name, method_class(name), options, where)
+
+
+def _check_options(name: str, cls: type, config: dict[str, Any], where: str = "") -> None:
+    """Unknown options are a ConfigError naming them, not a TypeError deep inside a constructor.
+
+    A constructor with ``**options`` declares what they may be in its class's ``extra_options`` (unchecked if absent).
+    """
     import inspect
 
-    params = inspect.signature(cls.__init__).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    unknown = sorted(set(config) - set(params) - {"self"})
+    signature = inspect.signature(cls.__init__).parameters.values()
+    variadic = (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+    params = {p.name for p in signature if p.name != "self" and p.kind not in variadic}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature):
+        extra = getattr(cls, "extra_options", None)
+        if extra is None:
+            return
+        params |= set(extra)
+    unknown = sorted(set(config) - params)
     if unknown:
-        known = sorted(p for p in params if p != "self")
-        raise ConfigError(f"method {name!r}: unknown option(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(f"{prefix}method {name!r}: unknown option(s) {', '.join(unknown)}; "
+                          f"known: {', '.join(sorted(params))}")

@@ -3,10 +3,12 @@
 ``prompt-diff``: blurred absolute difference between the query and its normal prompt, either in pixels (mean |Δ| over
 RGB) or in encoder features (L2 over channels of each level's difference, upsampled bilinearly and averaged over
 levels). With k > 1 prompts each pixel keeps its smallest difference. Gaussian σ = 4 as PatchCore; image score =
-map max. ``random``: i.i.d. uniform maps and scores from a seeded generator (chance level).
+map max. ``random``: i.i.d. uniform maps and scores seeded by (seed, query content) (chance level).
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import torch
 import torch.nn.functional as F
@@ -14,7 +16,7 @@ from torch import nn
 
 from uasbench.errors import ConfigError
 from uasbench.methods.base import Method
-from uasbench.methods.coreset import CategoryMemory, check_image_batch
+from uasbench.methods.coreset import CategoryMemory, check_image_batch, content_key
 from uasbench.methods.patchcore import gaussian_smooth
 from uasbench.methods.registry import register_method
 
@@ -53,6 +55,7 @@ class PromptDifference(Method):
     """Query − prompt difference map: no learning, no matching, no alignment."""
 
     shots = 1
+    uses_memory = True
 
     def __init__(self, space: str = "pixel", backbone: str = "tf_efficientnet_lite0", taps: str = "metauas",
                  weights: str | None = None, pretrained: bool = True, smoothing_sigma: float = 4.0) -> None:
@@ -90,18 +93,23 @@ class PromptDifference(Method):
         query = check_image_batch(query, "prompt-diff query")
         size = tuple(query.shape[-2:])
         query_levels = self.model(query.to(self._device()))
-        per_prompt = []
-        for prompt_levels in self._memory.get(prompt, category):
-            level_maps = [F.interpolate(level_distance(q, p, self.space)[:, None], size=size, mode="bilinear",
-                                        align_corners=False)[:, 0] for q, p in zip(query_levels, prompt_levels)]
-            per_prompt.append(torch.stack(level_maps).mean(0))
-        maps = gaussian_smooth(torch.stack(per_prompt).amin(0).cpu(), self.smoothing_sigma).float()
+        maps = torch.empty(len(query), *size)
+        for members, prompts_levels in self._memory.groups(prompt, category, len(query)):
+            rows = members.to(query_levels[0].device)
+            group_levels = [level[rows] for level in query_levels]
+            per_prompt = [torch.stack([F.interpolate(level_distance(q, p, self.space)[:, None], size=size,
+                                                     mode="bilinear", align_corners=False)[:, 0]
+                                       for q, p in zip(group_levels, prompt_levels)]).mean(0)
+                          for prompt_levels in prompts_levels]
+            maps[members] = torch.stack(per_prompt).amin(0).cpu().float()
+        maps = gaussian_smooth(maps, self.smoothing_sigma).float()
         return maps, maps.flatten(1).amax(1)
 
 
 @register_method("random")
 class RandomScores(Method):
-    """Chance level: uniform random maps and image scores, reproducible for a seed and call sequence."""
+    """Chance level: uniform random maps and image scores, drawn from (seed, the query's content), so a query gets
+    the same numbers whatever batch it comes in."""
 
     shots = 0
 
@@ -109,12 +117,16 @@ class RandomScores(Method):
         self.model = nn.Identity()
         self.weight_source = "none"
         self.seed = seed
-        self._generator = torch.Generator().manual_seed(seed)
 
     @torch.no_grad()
     def predict(self, query: torch.Tensor, prompt: torch.Tensor | None = None,
                 category: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         query = check_image_batch(query, "random query")
-        batch, (height, width) = len(query), query.shape[-2:]
-        maps = torch.rand(batch, height, width, generator=self._generator)
-        return maps, torch.rand(batch, generator=self._generator)
+        height, width = query.shape[-2:]
+        maps, scores = [], []
+        for image in query:
+            key = hashlib.sha1(f"{self.seed}:{content_key(image)}".encode()).hexdigest()
+            generator = torch.Generator().manual_seed(int(key[:8], 16))
+            maps.append(torch.rand(height, width, generator=generator))
+            scores.append(torch.rand((), generator=generator))
+        return torch.stack(maps), torch.stack(scores)

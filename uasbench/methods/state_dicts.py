@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Iterable, Mapping
 
 import torch
@@ -10,6 +11,20 @@ from torch import nn
 from uasbench.errors import CheckpointError
 
 MAX_LISTED = 8
+
+
+class EasyDictStandIn:
+    """Inert stand-in for ``easydict.EasyDict``, which the official UniAD saver pickles as ``"arch"`` next to the
+    weights. Registered under that name for ``torch.load(weights_only=True)`` only, it unpickles as an OrderedDict
+    (the one mapping type the safe unpickler both fills and gives attributes), so no code runs and the easydict
+    package is never imported."""
+
+    def __new__(cls, *args: object, **kwargs: object) -> OrderedDict:  # type: ignore[misc]
+        return OrderedDict()
+
+
+#: globals that official checkpoints pickle besides tensors, each mapped to an inert stand-in
+OFFICIAL_SAFE_GLOBALS = [(EasyDictStandIn, "easydict.EasyDict")]
 
 
 def listed(keys: Iterable[str]) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from uasbench.methods.reconstruction.method import DEFAULT_IMAGE_SIZE, ReconstructionMethod, split_options
+from uasbench.methods.reconstruction.method import (DEFAULT_IMAGE_SIZE, TRAINING_ONLY_OPTIONS, ReconstructionMethod,
+                                                    split_options)
 from uasbench.methods.reconstruction.model import ReconstructionConfig
 from uasbench.methods.registry import register_method
 
@@ -25,6 +26,8 @@ class UniAD(ReconstructionMethod):
     """Full-shot: trained on every normal training image; prompts are ignored."""
 
     shots = None
+    #: what ``**options`` accepts, so a config is checked without building the model (uasbench.methods.registry)
+    extra_options = UNIAD_OPTIONS + TRAINING_ONLY_OPTIONS
 
     def __init__(self, backbone: str = "efficientnet_b4", backbone_weights: str | None = None,
                  pretrained_backbone: bool = True, image_size: int = DEFAULT_IMAGE_SIZE,

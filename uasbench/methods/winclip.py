@@ -35,6 +35,16 @@ class WindowedFeatures:
     dense: DenseClipOutput
     windows: tuple[torch.Tensor, ...]
 
+    def select(self, members: torch.Tensor) -> "WindowedFeatures":
+        """The features of the queries ``members`` (indices into the batch)."""
+        dense = self.dense
+        rows = members.to(dense.patch_tokens.device)
+        return WindowedFeatures(
+            dense=DenseClipOutput(image_embedding=dense.image_embedding[rows], patch_tokens=dense.patch_tokens[rows],
+                                  patch_embeddings=dense.patch_embeddings[rows], embedded=dense.embedded[rows],
+                                  grid=dense.grid),
+            windows=tuple(w[rows] for w in self.windows))
+
 
 @dataclass(frozen=True)
 class VisualMemory:
@@ -107,6 +117,7 @@ class WinCLIPPlus(WinCLIP):
     """k-shot WinCLIP+: zero-shot WinCLIP fused with the visual association to the normal images' memory."""
 
     shots = 1
+    uses_memory = True
 
     @cached_property
     def _memory(self) -> CategoryMemory[VisualMemory]:
@@ -133,9 +144,28 @@ class WinCLIPPlus(WinCLIP):
         fused = torch.nan_to_num(torch.stack(maps).mean(0), nan=0.0, posinf=0.0, neginf=0.0)
         return fused.reshape(-1, *grid)
 
+    def few_shot_maps(self, features: WindowedFeatures, category: str | None,
+                      prompt: torch.Tensor | None) -> torch.Tensor:
+        """(B, h, w) few-shot maps, each query against its memory (the category's, or its own prompt's)."""
+        groups = self._memory.groups(prompt, category, len(features.dense.patch_tokens))
+        if len(groups) == 1:
+            return self.few_shot(features, groups[0][1])
+        maps = torch.empty(len(features.dense.patch_tokens), *features.dense.grid, dtype=torch.float64,
+                           device=features.dense.patch_tokens.device)
+        for members, memory in groups:
+            maps[members.to(maps.device)] = self.few_shot(features.select(members), memory)
+        return maps
+
     def combine(self, features: WindowedFeatures, category: str | None,
                 prompt: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        memory = self._memory.get(prompt, category)
+        few_maps = self.few_shot_maps(features, category, prompt)
         zero_image, zero_maps = self.zero_shot(features, self.prototypes(category))
-        few_maps = self.few_shot(features, memory)
         return (zero_image + few_maps.flatten(1).amax(1)) / 2.0, (zero_maps + few_maps) / 2.0
+
+    @torch.no_grad()
+    def visual_prior(self, query: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor:
+        """(B, H, W) few-shot (visual) map of each query against its own prompt image, upsampled to the query size:
+        the visual prior MetaUAS*+ adds, "kept exactly the same as WinCLIP+" (patch + window associations)."""
+        query = check_image_batch(query, f"{self.name} query")
+        few_maps = self.few_shot_maps(self.encode(query), None, prompt)
+        return upsample_grid_maps(few_maps, tuple(query.shape[-2:])).cpu()

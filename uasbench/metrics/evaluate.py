@@ -15,7 +15,7 @@ import numpy as np
 from uasbench.errors import MetricInputError
 from uasbench.metrics.keys import encode_keys
 from uasbench.metrics.protocols import DEFAULT_PROTOCOL, METRIC_NAMES, get_protocol
-from uasbench.metrics.scores import max_scores_from_keys
+from uasbench.metrics.scores import derive_image_scores, max_scores_from_keys
 from uasbench.metrics.table import pixel_table, score_table
 from uasbench.metrics.validation import (check_finite_keys, check_image_labels, check_image_scores, check_maps,
                                          check_masks)
@@ -37,7 +37,8 @@ def evaluate(anomaly_maps: Any, masks: Any, image_scores: Any = None, protocol: 
     """I-AUROC, I-AP, I-F1max, P-AUROC, P-AP, P-F1max and P-AUPRO of one category.
 
     ``anomaly_maps``: float (N, H, W), any range; ``masks``: bool or 0/1, same shape; ``image_scores``:
-    (N,) or None for the max of each map; ``image_labels``: (N,) 0/1 or None for "mask has a positive
+    (N,) or None for the protocol's image score of each map (the max; uniad-compat: max after 16x16 avg-pool);
+    ``image_labels``: (N,) 0/1 or None for "mask has a positive
     pixel". Pixels of every image (normal ones included) are pooled. Raises MetricInputError on bad
     input; a metric that is undefined for the data (e.g. no anomalous image) is NaN with a warning.
     """
@@ -53,7 +54,9 @@ def evaluate(anomaly_maps: Any, masks: Any, image_scores: Any = None, protocol: 
     check_finite_keys(maps, keys)
     pixels = pixel_table(keys, mask, maps.dtype)
     transform = chosen.score_transform(pixels)
-    if image_scores is None:
+    if image_scores is None and chosen.image_score != "max":
+        scores = derive_image_scores(maps, chosen.image_score)
+    elif image_scores is None:
         scores = max_scores_from_keys(keys, maps.dtype)
         scores = scores if transform is None else transform(scores)
     else:

@@ -7,6 +7,11 @@
   pixel maps min-max normalised per category in float32 (image score = max of the normalised map
   unless scores are given), AUROC replaced by 1 - AUROC when below 0.5, CFlow-style 200-threshold
   AUPRO with the kept FPRs rescaled to [0, 1]. Use it only to compare with the paper's numbers.
+- ``uniad-compat``: the UniAD / OneNIP evaluator (utils/eval_helper.py of zhiyuanyou/UniAD and gaobb/OneNIP): no
+  normalisation, image score = max of the 16x16 average-pooled map (stride 1, no padding) unless scores are given,
+  AUROC flipped when below 0.5, AP as scikit-learn (OneNIP). UniAD/OneNIP print no F1-max or AUPRO (OneNIP's are
+  commented out); those two are what its commented code would give: F1-max over every threshold and the CFlow AUPRO.
+  The evaluators' nearest-neighbour ground-truth resize is a prediction-time rule, not covered here.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class Protocol:
     name: str
     score_transform: Callable[[ScoreTable], Optional[ScoreTransform]]
     compute: Callable[[ScoreTable, ScoreTable], dict[str, float]]
+    image_score: str = "max"  # how a map becomes an image score when none is given (metrics.scores methods)
 
 
 def _official(pixel: ScoreTable, image: ScoreTable) -> dict[str, float]:
@@ -55,10 +61,11 @@ def _metauas_normaliser(pixel: ScoreTable) -> ScoreTransform:
     return normalise
 
 
-def _metauas(pixel: ScoreTable, image: ScoreTable) -> dict[str, float]:
+def _flipped_auroc_cflow_aupro(pixel: ScoreTable, image: ScoreTable) -> dict[str, float]:
+    """What the MetaUAS and UniAD/OneNIP evaluators share once the scores are fixed."""
     out = {**curve_metrics(image, "I"), **curve_metrics(pixel, "P")}
     for name in ("I-AUROC", "P-AUROC"):
-        if out[name] < 0.5:  # the MetaUAS/UniAD quirk, kept only in this protocol
+        if out[name] < 0.5:  # the MetaUAS/UniAD quirk, kept only in the compat protocols
             out[name] = 1.0 - out[name]
     out["P-AUPRO"] = cflow_aupro(pixel)
     return out
@@ -66,7 +73,8 @@ def _metauas(pixel: ScoreTable, image: ScoreTable) -> dict[str, float]:
 
 PROTOCOLS: dict[str, Protocol] = {
     "official": Protocol("official", lambda pixel: None, _official),
-    "metauas-compat": Protocol("metauas-compat", _metauas_normaliser, _metauas),
+    "metauas-compat": Protocol("metauas-compat", _metauas_normaliser, _flipped_auroc_cflow_aupro),
+    "uniad-compat": Protocol("uniad-compat", lambda pixel: None, _flipped_auroc_cflow_aupro, image_score="avgpool16"),
 }
 
 

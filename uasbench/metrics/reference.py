@@ -6,6 +6,8 @@
   pixels, cumulative sums, last point of each tie run, clip, (0,0)/(1,1), trapezoid to 0.3 / 0.3).
 - ``reference_metauas``: the MetaUAS evaluator literally (min-max normalisation, sklearn roc_curve+auc
   with the < 0.5 flip, CFlow ``cal_pro_score`` with a per-threshold, per-region loop). Slow: tests only.
+- ``reference_uniad``: the UniAD/OneNIP evaluator literally (raw maps, image score = max over every 16x16
+  window mean, written as a loop; the same flips, AP; F1-max and CFlow AUPRO from OneNIP's commented code).
 """
 
 from __future__ import annotations
@@ -116,19 +118,33 @@ def cflow_pro_score(masks: np.ndarray, amaps: np.ndarray, max_step: int = 200, e
 
 def reference_metauas(maps: np.ndarray, masks: np.ndarray) -> dict[str, float]:
     """The MetaUAS evaluator on one category, literally (float32 normalisation, flips, CFlow AUPRO)."""
+    maps = np.asarray(maps, dtype=np.float32)
+    norm = (maps - maps.min()) / (maps.max() - maps.min())
+    return _flipped_reference(norm, masks, norm.reshape(len(norm), -1).max(axis=1))
+
+
+def reference_uniad(maps: np.ndarray, masks: np.ndarray, window: int = 16) -> dict[str, float]:
+    """The UniAD/OneNIP evaluator on one category: no normalisation, max of the window-mean map (stride 1)."""
+    maps = np.asarray(maps)  # torch float32 in the official code: the caller's dtype sets the AUPRO threshold grid
+    n, height, width = maps.shape
+    scores = np.array([max(maps[i, y:y + window, x:x + window].mean(dtype=np.float64)
+                           for y in range(height - window + 1) for x in range(width - window + 1))
+                       for i in range(n)])
+    return _flipped_reference(maps, masks, scores)
+
+
+def _flipped_reference(maps: np.ndarray, masks: np.ndarray, image_scores: np.ndarray) -> dict[str, float]:
+    """sklearn roc_curve + auc with the < 0.5 flip, AP, F1-max and the CFlow AUPRO of (maps, image scores)."""
     from sklearn.metrics import auc, average_precision_score, roc_curve
 
-    maps = np.asarray(maps, dtype=np.float32)
     masks = np.asarray(masks).astype(bool)
-    norm = (maps - maps.min()) / (maps.max() - maps.min())
-    image_scores = norm.reshape(len(norm), -1).max(axis=1)
-    labels = masks.reshape(len(masks), -1).any(axis=1)
+    labels = masks.reshape(len(masks), -1).sum(axis=1) != 0
     out: dict[str, float] = {}
-    for prefix, y, s in (("I", labels, image_scores), ("P", masks.ravel(), norm.ravel())):
+    for prefix, y, s in (("I", labels, image_scores), ("P", masks.ravel(), maps.ravel())):
         fpr, tpr, _ = roc_curve(y, s)
         area = float(auc(fpr, tpr))
         out[f"{prefix}-AUROC"] = 1 - area if area < 0.5 else area
         out[f"{prefix}-AP"] = float(average_precision_score(y, s))
         out[f"{prefix}-F1max"] = sklearn_f1max(y, s)
-    out["P-AUPRO"] = cflow_pro_score(masks, norm)
+    out["P-AUPRO"] = cflow_pro_score(masks, maps)
     return out

@@ -8,12 +8,17 @@ from typing import Any
 import numpy as np
 import torch
 
+from uasbench.backbones.weights import quiet_random_weights
 from uasbench.errors import CheckpointError, ConfigError
 from uasbench.methods import create
+from uasbench.methods.state_dicts import listed
 
 
 def model_dir(config: dict, model_name: str) -> Path:
-    return Path(config["results_dir"]) / "models" / model_name
+    """``<results_dir>/models/<model_name>``, never outside it (see uasbench.outdir.inside)."""
+    from uasbench.outdir import inside
+
+    return inside(Path(config["results_dir"]) / "models", model_name)
 
 
 def build_run_method(config: dict, run: dict, device: torch.device) -> tuple[Any, dict[str, Any]]:
@@ -53,14 +58,36 @@ def load_trained_method(config: dict, model_name: str, device: torch.device, ove
         raise CheckpointError(f"{path}: not a uasbench model file (expected a dict with 'method' and 'state_dict')")
     if state["method"] != entry["method"]:
         raise CheckpointError(f"{path}: holds a {state['method']!r} model, config expects {entry['method']!r}")
-    # the file carries the encoder weights too, so no pretrained weights need resolving
-    method = create(entry["method"], **{**method_kwargs(entry), **(overrides or {}), "pretrained_backbone": False})
+    # the file carries the encoder weights too, so no pretrained weights need resolving (nor a random-weights warning)
+    kwargs = {**method_kwargs(entry), **(overrides or {})}
+    with quiet_random_weights():
+        method = create(entry["method"], **kwargs, pretrained_backbone=False)
+    expected = method.model.state_dict()
+    wrong = [f"{k} {tuple(v.shape)} != {tuple(expected[k].shape)}" for k, v in state["state_dict"].items()
+             if k in expected and hasattr(v, "shape") and tuple(v.shape) != tuple(expected[k].shape)]
+    if wrong:
+        raise CheckpointError(f"{path}: does not fit the {entry['method']} model the config now describes"
+                              f"{_option_changes(state, kwargs)}; {len(wrong)} tensors have another shape "
+                              f"(file != model): {listed(wrong)}. Retrain with 'uasbench train {model_name}' "
+                              "or restore the options it was trained with")
     missing, unexpected = method.model.load_state_dict(state["state_dict"], strict=False)
     if missing or unexpected:
         raise CheckpointError(f"{path}: keys do not match the {entry['method']} model "
-                              f"(missing: {missing[:5]}, unexpected: {unexpected[:5]})")
+                              f"(missing: {missing[:5]}, unexpected: {unexpected[:5]})"
+                              f"{_option_changes(state, kwargs)}")
     method.weight_source = state.get("weight_source", "unknown")
     return method.to(device)
+
+
+def _option_changes(state: dict, now: dict[str, Any]) -> str:
+    """`` (options changed since training: key: then -> now)`` from the training entry model.pt records."""
+    trained = state.get("entry")
+    if not isinstance(trained, dict) or "method" not in trained:
+        return ""
+    then = method_kwargs(trained)
+    changed = [f"{k}: {then.get(k)!r} -> {now.get(k)!r}" for k in sorted(then.keys() | now.keys())
+               if k != "pretrained_backbone" and then.get(k) != now.get(k)]
+    return f" (options changed since training: {'; '.join(changed)})" if changed else ""
 
 
 @torch.no_grad()
@@ -77,11 +104,9 @@ _CLIP_CACHE: dict[tuple, Any] = {}
 
 
 def clip_prior_model(spec: dict, device: torch.device):
-    """(CLIP model, its weight source) for MetaUAS*+'s visual prior; built once per process."""
-    from uasbench.backbones import create_clip
-
+    """(WinCLIP+ method, its weight source) whose visual branch gives MetaUAS*+'s prior; built once per process."""
     key = (spec["clip_model"], spec.get("clip_weights"), str(device))
     if key not in _CLIP_CACHE:
-        model, _tokenizer, _preprocess, source = create_clip(spec["clip_model"], weights=spec.get("clip_weights"))
-        _CLIP_CACHE[key] = (model.to(device).eval(), source)
+        method = create("winclip+", model_name=spec["clip_model"], weights=spec.get("clip_weights")).to(device)
+        _CLIP_CACHE[key] = (method, method.weight_source)
     return _CLIP_CACHE[key]

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from uasbench.errors import ConfigError
-from uasbench.io import atomic_path, write_json
+from uasbench.io import atomic_path, check_creatable_dir, write_json
 from uasbench.methods import create
 from uasbench.pipeline.methods import method_kwargs, model_dir
 from uasbench.training import TrainSpec, train
@@ -33,7 +33,7 @@ def run_training(config: dict, model_name: str, device: torch.device, resume: bo
     if model_name not in config.get("training", {}):
         raise ConfigError(f"unknown model {model_name!r}; 'training' defines: {', '.join(sorted(config.get('training', {})))}")
     entry = config["training"][model_name]
-    out = Path(out_dir) if out_dir else model_dir(config, model_name)
+    out = check_creatable_dir(Path(out_dir) if out_dir else model_dir(config, model_name))
     hooks = importlib.import_module(TRAINING_HOOKS[entry["method"]])
     # the config entry overrides the method's defaults, which override the loop's fallbacks
     settings = {**FALLBACKS, **getattr(hooks, "TRAIN_DEFAULTS", {}), **entry}
@@ -42,8 +42,9 @@ def run_training(config: dict, model_name: str, device: torch.device, resume: bo
     method = create(entry["method"], **method_kwargs(entry))
     dataset = hooks.training_dataset(config, entry)
     t0 = time.perf_counter()
+    ran = {"model": model_name, "method": entry["method"], "entry": _entry_settings(entry, hooks)}
     history = train(method.model, hooks.training_loss, dataset, spec, out, device, resume=resume,
-                    desc=f"train {model_name}", meta={"model": model_name, "method": entry["method"]})
+                    desc=f"train {model_name}", meta=ran)
     final = {"method": entry["method"], "model": model_name, "state_dict": method.model.state_dict(),
              "weight_source": method.weight_source, "entry": entry}
     with atomic_path(out / "model.pt") as tmp:
@@ -51,6 +52,18 @@ def run_training(config: dict, model_name: str, device: torch.device, resume: bo
     summary = {"model": model_name, "method": entry["method"], "history": history, "tier": config["tier"],
                "weight_source": method.weight_source, "params": method.parameter_counts(),
                "train_seconds_this_invocation": time.perf_counter() - t0, "n_train_items": len(dataset),
-               "device": str(device)}
+               "device": str(device), "settings": {"spec": dataclasses.asdict(spec), "entry": entry}}
     write_json(out / "train_summary.json", summary)
     return summary
+
+
+def _entry_settings(entry: dict, hooks: Any) -> dict[str, Any]:
+    """What a resume must not change beyond the TrainSpec (which the loop checks itself): data, options, backbone...
+
+    ``epochs`` joins when the hooks say the total shapes training (OneNIP's refiner calibrates in the last epoch).
+    """
+    spec_fields = {f.name for f in dataclasses.fields(TrainSpec)}
+    kept = {key: value for key, value in entry.items() if key not in spec_fields}
+    if getattr(hooks, "total_epochs_matter", lambda _entry: False)(entry):
+        kept["epochs"] = entry.get("epochs")
+    return kept

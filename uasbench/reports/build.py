@@ -8,7 +8,9 @@ import pandas as pd
 
 from uasbench.io import write_text
 from uasbench.reports.collect import METRICS, categories_of, collect_runs
-from uasbench.reports.tables import Table, fmt_percent, fmt_plain, mean_std, to_csv, to_latex, to_markdown
+from uasbench.reports.paper_protocol import metric_column, table_protocol
+from uasbench.reports.tables import (NO_NUMBER, Table, fmt_percent, fmt_plain, mean_std, to_csv, to_html, to_json,
+                                     to_latex, to_markdown)
 
 DEFAULT_COLUMNS = list(METRICS)
 PAPER_DATASET_OF_KIND = {"mvtec": "mvtec", "visa": "visa", "goodsad": "goods", "btad": "btad"}
@@ -51,7 +53,7 @@ def metrics_table(config: dict, df: pd.DataFrame, spec: dict, datasets: list[str
                 break
         else:
             continue
-        cells = [fmt_percent(*mean_std(sub[c])) if c in sub else "–" for c in cols]
+        cells = [fmt_percent(*mean_std(sub[c])) if c in sub else NO_NUMBER for c in cols]
         rows.append([_run_label(config, run), config["runs"][run].get("prompt", "random"),
                      config["datasets"][ds].get("image_size", "?"), len(sub),
                      ", ".join(sorted(sub["weight_source"].unique()))] + cells)
@@ -73,7 +75,7 @@ def per_category_table(config: dict, df: pd.DataFrame, spec: dict, dataset: str,
     for cat in categories_of(df, dataset) + ["mean"]:
         col = metric if cat == "mean" else f"cat.{cat}.{metric}"
         rows.append([cat] + [fmt_percent(*mean_std(df[(df["run"] == r) & (df["dataset"] == dataset)][col]))
-                             if col in df else "–" for r in runs])
+                             if col in df else NO_NUMBER for r in runs])
     return Table(f"{spec['title']} on {dataset} — {metric}", ["Category"] + [_run_label(config, r) for r in runs], rows,
                  banner(config, df[df["dataset"] == dataset]))
 
@@ -92,7 +94,7 @@ def efficiency_table(config: dict, df: pd.DataFrame, spec: dict) -> Table:
         rows.append([_run_label(config, run), f"{eff['params']['total'] / 1e6:.1f} ({eff['params']['learnable'] / 1e6:.1f})",
                      eff["image_size"], fmt_plain(lat.get("1", {}).get("median"), 1),
                      " / ".join(f"{v:.1f}@b{b}" for b, v in sorted(per_image.items(), key=lambda x: int(x[0]))),
-                     eff.get("weight_source", "?")] + [fmt_percent(*mean_std(sub[c])) if c in sub else "–"
+                     eff.get("weight_source", "?")] + [fmt_percent(*mean_std(sub[c])) if c in sub else NO_NUMBER
                                                        for c in ("I-AUROC", "P-AUROC", "P-AP")])
     notes = banner(config, df) + [f"latency: median wall-clock ms of one forward on this machine's device "
                                   f"(see efficiency JSON for device/threads); MetaUAS Tab 2 used one V100 at batch 32"]
@@ -100,11 +102,14 @@ def efficiency_table(config: dict, df: pd.DataFrame, spec: dict) -> Table:
                                  "I-AUROC", "P-AUROC", "P-AP"], rows, notes)
 
 
-def paper_vs_reproduced(config: dict, df: pd.DataFrame, spec: dict) -> Table | None:
+def paper_vs_reproduced(config: dict, df: pd.DataFrame, spec: dict, name: str = "") -> Table | None:
+    """Paper number, reproduced number and Δ per (run, dataset, metric); reproduced under the paper's protocol."""
     from uasbench.reports.paper_numbers import load_paper_numbers
 
     if not spec.get("paper_table"):
         return None
+    protocol = table_protocol(name or str(spec["paper_table"]), spec)
+    main_protocol = config.get("metric_protocol", "official")
     paper = load_paper_numbers()
     paper = paper[(paper["table"] == spec["paper_table"]) & paper["category"].isna()]
     rows = []
@@ -117,22 +122,27 @@ def paper_vs_reproduced(config: dict, df: pd.DataFrame, spec: dict) -> Table | N
             sub = df[(df["run"] == run) & (df["dataset"] == ds_name)]
             for metric in spec.get("columns", DEFAULT_COLUMNS):
                 ref = paper[(paper["dataset"] == paper_ds) & (paper["row"] == row_id) & (paper["column"] == metric)]
-                mine = mean_std(sub[metric])[0] * 100 if metric in sub and not sub.empty else float("nan")
+                column = metric_column(protocol, metric, main_protocol)
+                mine = mean_std(sub[column])[0] * 100 if column in sub and not sub.empty else float("nan")
                 theirs = float(ref["value"].iloc[0]) if not ref.empty else float("nan")
-                rows.append([_run_label(config, run), ds_name, paper_ds or "–", metric, fmt_plain(theirs, 1),
-                             fmt_plain(mine, 1), fmt_plain(mine - theirs, 1)])
-    notes = banner(config, df)
+                rows.append([_run_label(config, run), ds_name, paper_ds or "–", metric, protocol or main_protocol,
+                             fmt_plain(theirs, 1), fmt_plain(mine, 1), fmt_plain(mine - theirs, 1)])
+    notes = banner(config, df) + [f"Reproduced and Δ use the paper's own evaluator: protocol "
+                                  f"{protocol or main_protocol} (uasbench/reports/paper_protocol.py); the other "
+                                  "tables use the metric protocol above"]
     if config["tier"] != "paper":
         notes.append("this tier's datasets are not the papers' datasets: the deltas are NOT a reproduction check")
     return Table(f"Paper vs reproduced ({spec['paper_table']})", ["Method", "Dataset", "Paper dataset", "Metric",
-                                                                 "Paper", "Reproduced", "Δ"], rows, notes)
+                                                                 "Protocol", "Paper", "Reproduced", "Δ"], rows, notes)
 
 
-def write_table(out_dir: Path, name: str, table: Table) -> list[Path]:
+def write_table(out_dir: Path, name: str, table: Table, meta: dict[str, str] | None = None) -> list[Path]:
+    """Markdown/LaTeX/HTML for reading, CSV (+ .json sidecar holding ``meta`` and the banner) for programs."""
     paths = []
-    for ext, render in (("md", to_markdown), ("tex", to_latex), ("csv", to_csv)):
+    for ext, text in (("md", to_markdown(table)), ("tex", to_latex(table)), ("html", to_html(table)),
+                      ("csv", to_csv(table, meta)), ("json", to_json(table, meta))):
         path = out_dir / "tables" / f"{name}.{ext}"
-        write_text(path, render(table))
+        write_text(path, text)
         paths.append(path)
     return paths
 
@@ -144,6 +154,7 @@ def build_report(config: dict, out_dir: str | Path) -> Path:
     df = collect_runs(config)
     tables = config.get("tables") or default_tables(config)
     sections: list[str] = []
+    meta = {"tier": config["tier"], "metric_protocol": config.get("metric_protocol", "official")}
     for name, spec in tables.items():
         datasets = spec.get("datasets", list(config["datasets"]))
         if spec.get("efficiency"):
@@ -155,12 +166,12 @@ def build_report(config: dict, out_dir: str | Path) -> Path:
             built = [(f"{name}_{members[0]}", metrics_table(config, df, spec, members,
                                                        f"{spec['title']} — {', '.join(members)}"))
                      for members in dataset_groups(config, datasets).values()]
-            versus = paper_vs_reproduced(config, df, spec)
+            versus = paper_vs_reproduced(config, df, spec, name)
             if versus is not None:
                 built.append((f"{name}_paper_vs_reproduced", versus))
         for table_name, table in built:
-            write_table(out_dir, table_name, table)
-            sections.append(to_markdown(table) + f"\n(files: tables/{table_name}.md / .tex / .csv)\n")
+            write_table(out_dir, table_name, table, meta)
+            sections.append(to_markdown(table) + f"\n(files: tables/{table_name}.md / .tex / .html / .csv + .json)\n")
     figures = []
     for ds in config["datasets"]:
         figures.append(bar_chart(df, ds, list(config["runs"]), out_dir / "figures" / f"bars_{ds}.png"))

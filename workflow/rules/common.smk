@@ -3,8 +3,10 @@ import os
 from pathlib import Path
 
 import yaml
+from snakemake.utils import available_cpu_count
 
 from uasbench.config import validate_config, dataset_root
+from uasbench.reports.paper_protocol import run_protocols
 from uasbench.errors import UasbenchError
 
 try:
@@ -40,8 +42,16 @@ def check_dataset_roots():
             )
 
 
+def check_prompts_root():
+    root = config.get("prompts_root")
+    if root and not Path(root).is_dir():
+        raise WorkflowError(f"prompts_root = {root!r} does not exist: point it at the official MetaUAS prompt files "
+                            "(the data/ folder of github.com/gaobb/MetaUAS), or remove the key to draw prompts")
+
+
 if not os.environ.get("UASBENCH_SKIP_ROOT_CHECK"):
     check_dataset_roots()
+    check_prompts_root()
 
 
 def run_datasets(run):
@@ -61,6 +71,12 @@ JOBS = [
     for seed in run_seeds(run)
 ]
 DATASET_NAMES = sorted(config["datasets"])
+# The same predictions once more under the protocol of each paper table a run is compared with (Δ columns).
+PAPER_JOBS = [
+    (protocol, run, dataset, seed)
+    for run, dataset, seed in JOBS
+    for protocol in run_protocols(config).get(run, [])
+]
 
 
 def dataset_marker(dataset):
@@ -70,7 +86,8 @@ def dataset_marker(dataset):
     return []
 
 
-def threads_for(rule_kind):
-    return config.get("threads", 1) if rule_kind != "train" else max(1, workflow.cores)
+# Threads for the multi-threaded rules (train, latency): the cores `--cores all` means; Snakemake caps them at --cores.
+# Not workflow.cores: that is undefined without --cores (snakemake --report, --summary) and the parse would fail.
+MAX_THREADS = available_cpu_count()
 
 CONDA_ENV = "../envs/uasbench.yaml"

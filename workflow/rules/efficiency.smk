@@ -16,7 +16,7 @@ rule latency:
         f"{RESULTS}/logs/efficiency/{{run}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/efficiency/{{run}}.tsv"
-    threads: max(1, workflow.cores)
+    threads: MAX_THREADS
     resources:
         gpu=GPU,
         mem_mb=8000,

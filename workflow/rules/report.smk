@@ -1,4 +1,4 @@
-# Paper tables (Markdown, LaTeX, CSV) and figures into reports/<tier>/, built from the tracked results.
+# Paper tables (Markdown, LaTeX, HTML, CSV) and figures into reports/<tier>/, built from the tracked results.
 
 REPORT_OUTPUTS = [f"{REPORT_DIR}/index.md"]
 FIGURES = [f"{REPORT_DIR}/figures/{kind}_{ds}.png" for ds in DATASET_NAMES for kind in ("bars", "qualitative")]
@@ -8,15 +8,19 @@ rule report:
     input:
         logged=f"{RESULTS}/tracking/logged.json",
         metrics=METRIC_FILES,
+        paper_metrics=PAPER_METRIC_FILES,
         efficiency=EFFICIENCY_FILES,
     output:
-        index=report(f"{REPORT_DIR}/index.md", category="Index"),
+        index=report(f"{REPORT_DIR}/index.md", caption="../report/index.rst", category="Index"),
+        # The report shows HTML (not Markdown): one .html per table, written beside its .md/.tex/.csv.
         tables=report(
             directory(f"{REPORT_DIR}/tables"),
-            patterns=["{name}.md"],
+            patterns=["{name}.html"],
+            caption="../report/tables.rst",
             category="Tables",
+            labels={"table": "{name}"},
         ),
-        figures=report(FIGURES, category="Figures"),
+        figures=report(FIGURES, caption="../report/figures.rst", category="Figures"),
     params:
         cfg=RESOLVED_CONFIG,
         outdir=REPORT_DIR,

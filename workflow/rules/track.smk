@@ -8,6 +8,7 @@ localrules:
 rule track:
     input:
         metrics=METRIC_FILES,
+        paper_metrics=PAPER_METRIC_FILES,
         efficiency=EFFICIENCY_FILES,
     output:
         f"{RESULTS}/tracking/logged.json",

@@ -23,7 +23,7 @@ rule train:
         f"{RESULTS}/logs/train/{{model}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/train/{{model}}.tsv"
-    threads: max(1, workflow.cores)
+    threads: MAX_THREADS
     resources:
         gpu=GPU,
         mem_mb=8000,

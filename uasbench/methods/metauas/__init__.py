@@ -33,6 +33,7 @@ class MetaUAS(Method):
     """One prompt per query (a prompt batch of 1 is shared by the whole query batch)."""
 
     shots = 1
+    extra_options: tuple[str, ...] = ()  # ``**unknown`` only exists to name unknown options in its error
 
     def __init__(self, backbone: str = "efficientnet_b4", alignment: str = "soft", fusion: str = "cat",
                  decoder: str = "unet", num_alignment_layers: int = 3, backbone_weights: str | None = None,
@@ -50,10 +51,12 @@ class MetaUAS(Method):
         if decoder_channels is not None:  # embedded tier: a narrower UNet (docs/deviations.md); default = official
             options["decoder_channels"] = tuple(int(c) for c in decoder_channels)
         from uasbench.backbones import create_backbone
+        from uasbench.backbones.weights import quiet_random_weights
 
         # A checkpoint carries the encoder weights, so ImageNet weights would only be loaded to be overwritten.
-        encoder = create_backbone(backbone, taps="metauas", weights=backbone_weights,
-                                  pretrained=pretrained_backbone and checkpoint is None)
+        with quiet_random_weights(when=checkpoint is not None):
+            encoder = create_backbone(backbone, taps="metauas", weights=backbone_weights,
+                                      pretrained=pretrained_backbone and checkpoint is None)
         self.model = MetaUASModel(encoder, **options)
         self.weight_source = encoder.weight_source
         if checkpoint is not None:

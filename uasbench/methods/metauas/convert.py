@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from uasbench.errors import CheckpointError
-from uasbench.methods.state_dicts import check_state_dict as check_keys, listed
+from uasbench.methods.state_dicts import OFFICIAL_SAFE_GLOBALS, check_state_dict as check_keys, listed
 from uasbench.io import atomic_path
 
 #: (official prefix, uasbench prefix); ``{}`` is a block/layer index, ``{encoder}`` the encoder's inner prefix
@@ -75,13 +75,15 @@ def check_state_dict(state: Mapping[str, torch.Tensor], model: nn.Module, source
 def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """A tensor state dict from ``path`` via ``torch.load(weights_only=True)`` (no arbitrary pickles).
 
-    A Lightning checkpoint (``{"state_dict": …}``) is unwrapped; anything else must map str → Tensor.
+    A Lightning checkpoint (``{"state_dict": …}``) is unwrapped (its other entries, e.g. the official UniAD
+    saver's ``arch`` EasyDict, epoch and optimizer state, are dropped); anything else must map str → Tensor.
     """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with torch.serialization.safe_globals(OFFICIAL_SAFE_GLOBALS):  # official UniAD files pickle an EasyDict
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises UnpicklingError, RuntimeError, EOFError … for bad files
         raise CheckpointError(f"cannot read checkpoint {path} safely (weights_only=True): {err}") from err
     if isinstance(obj, Mapping) and isinstance(obj.get("state_dict"), Mapping):
@@ -152,9 +154,11 @@ def convert_official_checkpoint(in_path: str | os.PathLike, out_path: str | os.P
     """
     from uasbench.methods.metauas.torch_model import MetaUASModel
     from uasbench.backbones import create_backbone
+    from uasbench.backbones.weights import quiet_random_weights
 
     official = read_state_dict(in_path)
-    model = MetaUASModel(create_backbone("efficientnet_b4", taps="metauas", pretrained=False))
+    with quiet_random_weights():  # the converted weights replace the random ones before anything is computed
+        model = MetaUASModel(create_backbone("efficientnet_b4", taps="metauas", pretrained=False))
     state = official_to_uasbench(official, model, source=f"checkpoint {in_path}")
     model.load_state_dict(state, strict=True)
     with atomic_path(out_path) as tmp:

@@ -23,7 +23,7 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from uasbench.errors import CheckpointError
+from uasbench.errors import CheckpointError, UasbenchError
 from uasbench.methods.state_dicts import check_state_dict, listed
 from uasbench.io import atomic_path
 from uasbench.methods.metauas.convert import read_state_dict
@@ -140,11 +140,19 @@ def convert_official_checkpoint(method: str, in_path: str | os.PathLike, out_pat
                                 ) -> dict[str, int]:
     """Convert an official UniAD/OneNIP checkpoint (efficientnet_b4) and write it atomically; the result is loaded
     into a fresh model first, so a written file always loads. Returns the layout and tensor/parameter counts."""
+    from uasbench.backbones.weights import quiet_random_weights
     from uasbench.methods import create
 
     official = read_state_dict(in_path)
-    layout = official_layout(official)
-    built = create(method, pretrained_backbone=False, **layout)
+    try:
+        layout = official_layout(official)
+    except CheckpointError as err:
+        raise CheckpointError(f"checkpoint {in_path}: {err}") from None
+    try:
+        with quiet_random_weights():  # the converted weights replace the random ones before anything is computed
+            built = create(method, pretrained_backbone=False, **layout)
+    except (UasbenchError, ValueError, RuntimeError) as err:  # e.g. a zero-row position table
+        raise CheckpointError(f"checkpoint {in_path}: its layout {layout} builds no {method} model ({err})") from err
     state = official_to_uasbench(official, method, built.model, source=f"checkpoint {in_path}")
     built.model.load_state_dict(state, strict=True)
     with atomic_path(Path(out_path)) as tmp:

@@ -7,12 +7,13 @@ from typing import Any
 
 import torch
 
+from uasbench.backbones.weights import quiet_random_weights
 from uasbench.errors import ConfigError
 from uasbench.methods.base import Method
 from uasbench.methods.reconstruction.model import ReconstructionConfig, ReconstructionNet, image_scores
 
 #: options of a training entry that only the training hooks read; the constructor accepts and ignores them
-TRAINING_ONLY_OPTIONS = ("dtd_dir", "train_prompt", "cache_features")
+TRAINING_ONLY_OPTIONS = ("train_prompt", "cache_features")  # (the DTD folder is data_options.dtd_dir)
 DEFAULT_IMAGE_SIZE = 224
 
 
@@ -39,7 +40,8 @@ class ReconstructionMethod(Method):
     def __init__(self, config: ReconstructionConfig, backbone: str, backbone_weights: str | None,
                  pretrained_backbone: bool, checkpoint: str | os.PathLike | None) -> None:
         # a checkpoint carries the backbone, so ImageNet weights would only be loaded to be overwritten
-        network = build_backbone(backbone, backbone_weights, pretrained_backbone and checkpoint is None)
+        with quiet_random_weights(when=checkpoint is not None):
+            network = build_backbone(backbone, backbone_weights, pretrained_backbone and checkpoint is None)
         self.model = ReconstructionNet(network, config)
         self.weight_source = network.weight_source
         if checkpoint is not None:

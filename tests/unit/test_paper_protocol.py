@@ -1,0 +1,73 @@
+"""Paper-vs-reproduced deltas use the paper's own evaluator (uasbench/reports/paper_protocol.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from uasbench.errors import ConfigError
+from uasbench.reports.build import paper_vs_reproduced
+from uasbench.reports.paper_numbers import lookup
+from uasbench.reports.paper_protocol import run_protocols, table_protocol
+
+
+def _config() -> dict:
+    return {"tier": "paper", "metric_protocol": "official",
+            "datasets": {"mvtec-256": {"kind": "mvtec", "root": "/x", "image_size": 256, "paper_dataset": "mvtec"},
+                         "mvtec-224": {"kind": "mvtec", "root": "/x", "image_size": 224, "paper_dataset": "mvtec"}},
+            "runs": {"metauas": {"method": "metauas", "paper_row": "metauas", "datasets": ["mvtec-256"]},
+                     "uniad": {"method": "uniad", "paper_row": "uniad", "datasets": ["mvtec-224"]},
+                     "random": {"method": "random"}},
+            "tables": {"t1": {"title": "T1", "paper_table": "metauas_tab1", "runs": ["metauas", "uniad", "random"]},
+                       "o1": {"title": "O1", "paper_table": "onenip_tab1", "runs": ["uniad"]},
+                       "eff": {"title": "E", "runs": ["metauas"], "efficiency": True}}}
+
+
+def test_each_paper_table_has_its_evaluator_and_runs_get_every_protocol_they_are_compared_under():
+    config = _config()
+    assert table_protocol("t1", config["tables"]["t1"]) == "metauas-compat"
+    assert table_protocol("o1", config["tables"]["o1"]) == "uniad-compat"
+    assert table_protocol("eff", config["tables"]["eff"]) is None
+    assert table_protocol("x", {"paper_table": "onenip_tab1", "paper_protocol": "official"}) == "official"
+    assert run_protocols(config) == {"metauas": ["metauas-compat"], "uniad": ["metauas-compat", "uniad-compat"]}
+    with pytest.raises(ConfigError, match="tables.bad.paper_table"):
+        table_protocol("bad", {"paper_table": "other_tab1"})
+
+
+def test_delta_reads_the_paper_protocol_metrics_not_the_official_ones():
+    config = _config()
+    df = pd.DataFrame({"run": ["metauas", "metauas"], "dataset": ["mvtec-256"] * 2, "seed": [1, 3],
+                       "weight_source": ["file"] * 2, "metric_protocol": ["official"] * 2,
+                       "I-AUROC": [0.10, 0.20], "protocol.metauas-compat.I-AUROC": [0.90, 0.92],
+                       "protocol.uniad-compat.I-AUROC": [0.5, 0.5]})
+    spec = {**config["tables"]["t1"], "columns": ["I-AUROC"]}
+    table = paper_vs_reproduced(config, df, spec, "t1")
+    frame = table.frame()
+    row = frame[(frame["Method"] == "metauas") & (frame["Dataset"] == "mvtec-256")].iloc[0]
+    paper = lookup("metauas", "metauas_tab1", "mvtec", "metauas", "I-AUROC")
+    assert row["Protocol"] == "metauas-compat"
+    assert row["Reproduced"] == "91.0"
+    assert float(row["Δ"]) == pytest.approx(91.0 - paper, abs=0.051)
+    assert any("metauas-compat" in note for note in table.notes)
+    missing = frame[(frame["Method"] == "uniad") & (frame["Dataset"] == "mvtec-224")].iloc[0]
+    assert missing["Reproduced"] == "–"  # no paper-protocol result: never the official number instead
+
+
+def test_track_logs_the_paper_protocol_means_beside_the_main_metrics(tmp_path):
+    from uasbench.errors import DataError
+    from uasbench.pipeline.track import protocol_metrics
+
+    path = tmp_path / "metrics_uniad-compat" / "mvtec-224" / "uniad" / "seed0.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"protocol": "uniad-compat", "mean": {"I-AUROC": 0.9, "P-AP": None},
+                                "per_category": {"bottle": {"I-AUROC": 0.9, "P-AP": None}}}))
+    config = {"results_dir": str(tmp_path)}
+    assert protocol_metrics(config, "mvtec-224", "uniad", 0) == {"protocol.uniad-compat.I-AUROC": 0.9,
+                                                                 "protocol.uniad-compat.P-AP": None}
+    assert protocol_metrics(config, "mvtec-224", "uniad", 1) == {}
+    path.write_text(json.dumps({"protocol": "official", "mean": {"I-AUROC": 0.9},
+                                "per_category": {"bottle": {"I-AUROC": 0.9}}}))
+    with pytest.raises(DataError, match="its folder says 'uniad-compat'"):
+        protocol_metrics(config, "mvtec-224", "uniad", 0)

@@ -1,0 +1,64 @@
+"""Which metric protocol each paper's printed numbers follow, so every paper-vs-reproduced Δ compares like with like.
+
+The MetaUAS tables come from the MetaUAS evaluator (``metauas-compat``); the OneNIP tables, and the OneNIP README's,
+from the UniAD evaluator that OneNIP kept (``uniad-compat``). A config table may name another one with
+``paper_protocol``. The workflow evaluates every prediction of a run compared with a paper table under the
+configured ``metric_protocol`` (``metrics/``, what regression and the main tables read) and, when the paper's
+protocol differs, once more under it into ``metrics_<protocol>/``; ``uasbench track`` logs those means as
+``protocol.<protocol>.<metric>`` beside the main metrics, and the Δ column reads them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from uasbench.errors import ConfigError
+from uasbench.metrics.protocols import DEFAULT_PROTOCOL, get_protocol
+
+PAPER_PROTOCOL = {"metauas": "metauas-compat", "onenip": "uniad-compat"}
+COLUMN_PREFIX = "protocol."
+
+
+def table_protocol(name: str, spec: dict) -> str | None:
+    """The protocol of a config table's ``paper_table`` (None when it compares with no paper)."""
+    if not spec.get("paper_table"):
+        return None
+    if spec.get("paper_protocol"):
+        return get_protocol(spec["paper_protocol"]).name
+    paper = str(spec["paper_table"]).split("_", 1)[0]
+    if paper not in PAPER_PROTOCOL:
+        raise ConfigError(f"tables.{name}.paper_table = {spec['paper_table']!r}: no known protocol for paper "
+                          f"{paper!r} (known: {', '.join(sorted(PAPER_PROTOCOL))}); set tables.{name}.paper_protocol")
+    return PAPER_PROTOCOL[paper]
+
+
+def config_tables(config: dict) -> dict[str, dict]:
+    from uasbench.reports.build import default_tables
+
+    return config.get("tables") or default_tables(config)
+
+
+def run_protocols(config: dict) -> dict[str, list[str]]:
+    """Per run with a ``paper_row``: the paper protocols its comparisons need beyond the configured one, sorted."""
+    main = config.get("metric_protocol", DEFAULT_PROTOCOL)
+    needed: dict[str, set[str]] = {}
+    for name, spec in config_tables(config).items():
+        protocol = table_protocol(name, spec)
+        if protocol is None or protocol == main:
+            continue
+        for run in spec["runs"]:
+            if config["runs"][run].get("paper_row"):
+                needed.setdefault(run, set()).add(protocol)
+    return {run: sorted(protocols) for run, protocols in needed.items()}
+
+
+def protocol_metrics_file(results_dir: str | Path, protocol: str, dataset: str, run: str, seed: int) -> Path:
+    """Where the workflow writes a prediction's metrics under a paper protocol (outside ``metrics/``'s globs)."""
+    return Path(results_dir) / f"metrics_{protocol}" / dataset / run / f"seed{seed}.json"
+
+
+def metric_column(protocol: str | None, metric: str, main_protocol: str) -> str:
+    """The collected-results column holding ``metric`` under ``protocol`` (the plain column for the main one)."""
+    if protocol is None or protocol == main_protocol:
+        return metric
+    return f"{COLUMN_PREFIX}{protocol}.{metric}"
