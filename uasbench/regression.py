@@ -251,6 +251,11 @@ def format_comparison(golden: Golden, result: Comparison, results_dir: str | Pat
     for title, items in sections:
         if items:
             lines += ["", f"{title}:"] + [f"  {item}" for item in items]
+    recorded_cpu = golden.provenance.get("cpu")
+    if not updating and recorded_cpu is not None and recorded_cpu != cpu_fingerprint():
+        lines += ["", f"note: the golden numbers were recorded on CPU {recorded_cpu}, this machine is "
+                      f"{cpu_fingerprint()}; trained models are bit-reproducible on one kind of CPU, not across "
+                      "instruction sets"]
     if not updating:
         lines += ["", "if the change is intended: uasbench regress --update --reason \"...\" (records the reason)"]
     return "\n".join(lines)
@@ -272,8 +277,26 @@ def provenance(reason: str, config_path: str | Path | None, tier: str | None, re
     return {"reason": reason, "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "git_sha": _git(repo_dir, "rev-parse", "HEAD") or "unknown",
             "git_dirty": None if status is None else bool(status),
-            "packages": package_versions(), "config": None if config_path is None else str(config_path),
-            "tier": tier}
+            "packages": package_versions(), "cpu": cpu_fingerprint(),
+            "config": None if config_path is None else str(config_path), "tier": tier}
+
+
+def cpu_fingerprint() -> dict[str, str]:
+    """The CPU and the kernel set torch uses on it: training is bit-reproducible on one such machine, not across
+    instruction sets (AVX2 vs AVX-512 kernels round differently, and a few training epochs amplify that)."""
+    import platform
+
+    import torch
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"model": model, "torch_capability": torch.backends.cpu.get_cpu_capability()}
 
 
 def update_golden(path: str | Path, current: Mapping[str, RunValues], reason: str,

@@ -1,5 +1,6 @@
 # Config validation, the resolved config every CLI call reads, and the job lists (runs x datasets x seeds).
 import os
+import platform
 from pathlib import Path
 
 import yaml
@@ -13,6 +14,13 @@ try:
     validate_config(config, source="snakemake config")
 except UasbenchError as err:
     raise WorkflowError(str(err))
+
+# Reproducible CPU numerics: every x86-64 CPU runs the same (AVX2) kernels of torch, oneDNN and MKL, so a trained
+# model and the golden numbers do not depend on whether the machine has AVX-512 or is an Intel or AMD part.
+# Set any of these variables yourself to override; GPU runs (device: cuda) are left alone.
+if config.get("device", "auto") != "cuda" and platform.machine().lower() in ("x86_64", "amd64"):
+    for _name, _value in (("ATEN_CPU_CAPABILITY", "avx2"), ("ONEDNN_MAX_CPU_ISA", "AVX2"), ("MKL_CBWR", "AVX2")):
+        os.environ.setdefault(_name, _value)
 
 RESULTS = config["results_dir"]
 TIER = config["tier"]
