@@ -33,6 +33,7 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
                               "file or folder name, so only letters, digits, _ . + - are allowed (not first: . _ + -)")
         raise ConfigError(f"{source}: invalid value at {_key_path(err.absolute_path)}: {err.message}")
     training = config.get("training", {})
+    _check_run_methods(config, source)
     for name, run in config["runs"].items():
         if "model" in run and run["model"] not in training:
             raise ConfigError(f"{source}: runs.{name}.model = {run['model']!r} is not a key of 'training' "
@@ -68,6 +69,19 @@ def _validator_class():
     checker = base.TYPE_CHECKER.redefine(
         "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool))
     return jsonschema.validators.extend(base, type_checker=checker)
+
+
+def _check_run_methods(config: dict[str, Any], source: str) -> None:
+    """A run's method is a built-in or an installed plug-in's (the schema cannot list plug-ins)."""
+    from uasbench.methods.registry import ENTRY_POINT_GROUP, list_methods
+
+    known = None
+    for name, run in config["runs"].items():
+        known = known or list_methods()
+        if run["method"] not in known:
+            raise ConfigError(f"{source}: invalid value at runs.{name}.method: {run['method']!r} is not a known method "
+                              f"({', '.join(known)}; a package adds one through the entry point group "
+                              f"{ENTRY_POINT_GROUP!r})")
 
 
 def _check_method_options(config: dict[str, Any], source: str) -> None:

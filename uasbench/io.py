@@ -86,6 +86,19 @@ def ensure_writable_file(path: str | os.PathLike) -> Path:
     return path
 
 
+def read_json_object(path: str | os.PathLike) -> dict[str, Any]:
+    """A JSON file that must hold an object; a DataError naming the file otherwise."""
+    from uasbench.errors import DataError
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(f"{path}: cannot read JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: must hold a JSON object, got {type(data).__name__}")
+    return data
+
+
 def write_text(path: str | os.PathLike, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)

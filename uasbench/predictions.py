@@ -28,7 +28,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from uasbench.errors import DataError, MetricInputError
-from uasbench.io import save_npz, write_json
+from uasbench.io import read_json_object, save_npz, write_json
 
 META_FILE = "meta.json"
 ARRAY_KEYS = ("maps", "scores", "masks", "labels", "paths")
@@ -145,13 +145,7 @@ def read_run_meta(pred_dir: str | os.PathLike) -> dict[str, Any]:
     path = Path(pred_dir) / META_FILE
     if not path.is_file():
         raise DataError(f"{path}: missing (every predictions directory needs its run meta)")
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: not valid JSON ({err})") from err
-    if not isinstance(meta, dict):
-        raise DataError(f"{path}: must hold a JSON object, got {type(meta).__name__}")
-    return meta
+    return read_json_object(path)
 
 
 def list_categories(pred_dir: str | os.PathLike) -> list[str]:

@@ -1,15 +1,23 @@
 """MLflow logging and reading back. The DAG is the source of truth; MLflow is a view of it.
 
-Store: sqlite under ``results/`` (the file store errors in MLflow >= 3.13), artifacts beside it. One experiment per
-dataset, one run per (run name, dataset, seed), identified by the tag ``uasbench.key``: logging the same key again
-replaces the old run, so re-running the workflow never duplicates runs. Every process serialises its writes with a
-file lock, so parallel jobs neither lose nor duplicate runs (SQLite itself races on schema creation).
+Store: sqlite under ``results/`` (the file store errors in MLflow >= 3.13). One experiment per dataset (and one
+for trained models), one run per (run name, dataset, seed), identified by the tag ``uasbench.key``: logging the same
+key again replaces the old run, so re-running the workflow never duplicates runs. Every process serialises its writes
+with a file lock, so parallel jobs neither lose nor duplicate runs (SQLite itself races on schema creation).
+
+Artifacts of a sqlite store live in a folder beside it (``mlflow.artifact_location``, relative to ``results_dir``;
+default ``mlflow-artifacts``) and runs record them as *proxied* URIs (``mlflow-artifacts:/<experiment>/<run>/...``),
+which name no absolute path: ``mlflow server --artifacts-destination <that folder>`` serves them wherever the
+results folder has been moved or copied to. uasbench writes the files there itself (what the server's proxy would do).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
+import re
+import shutil
 import subprocess
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +29,10 @@ from uasbench.errors import ConfigError
 
 EXPERIMENT_PREFIX = "uasbench"
 KEY_TAG = "uasbench.key"
+PROXIED = "mlflow-artifacts:/"
+DEFAULT_ARTIFACT_DIR = "mlflow-artifacts"
+# MLflow 3 opens an experiment of unknown kind on its GenAI pages; this kind opens on the runs table.
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def tracking_uri_for(config: dict) -> str:
@@ -33,6 +45,31 @@ def tracking_uri_for(config: dict) -> str:
 def experiment_name(config: dict, dataset: str) -> str:
     prefix = (config.get("mlflow") or {}).get("experiment_prefix", EXPERIMENT_PREFIX)
     return f"{prefix}/{config['tier']}/{dataset}"
+
+
+def artifact_root(config: dict) -> Path | None:
+    """The folder holding a sqlite store's artifacts (None for a tracking server, which stores its own)."""
+    if _db_path(tracking_uri_for(config)) is None:
+        return None
+    location = (config.get("mlflow") or {}).get("artifact_location") or DEFAULT_ARTIFACT_DIR
+    return Path(config["results_dir"]) / location  # an absolute location stays absolute
+
+
+def ui_command(config: dict, port: int = 5000) -> str:
+    """The command that opens this config's store in the MLflow UI (serving its artifacts from their folder)."""
+    root = artifact_root(config)
+    serve = f" --artifacts-destination {root}" if root is not None else ""
+    return f"mlflow server --backend-store-uri {tracking_uri_for(config)}{serve} --host 127.0.0.1 --port {port}"
+
+
+def metric_alias(name: str) -> str:
+    """``P-AP`` -> ``P_AP``: MLflow's search grammar needs back-quotes around a name with a hyphen, not this one."""
+    return name.replace("-", "_")
+
+
+def with_aliases(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Every metric under its own name and, where it has a hyphen, under its alias too (``metrics.P_AP > 0.2``)."""
+    return {**metrics, **{metric_alias(k): v for k, v in metrics.items()}}
 
 
 def _db_path(uri: str) -> Path | None:
@@ -61,23 +98,36 @@ def _client(uri: str):
     return mlflow.MlflowClient(tracking_uri=uri)
 
 
-def _experiment_id(client, name: str, uri: str) -> str:
+def _experiment_id(client, name: str, proxied: bool) -> str:
+    """The experiment ``name`` (created with a proxied artifact location for a local store), tagged to open on its
+    runs table."""
     exp = client.get_experiment_by_name(name)
-    if exp is not None:
-        return exp.experiment_id
-    db = _db_path(uri)
-    location = (db.parent / "mlflow-artifacts").resolve().as_uri() if db else None
-    return client.create_experiment(name, artifact_location=location)
+    if exp is None:
+        location = f"{PROXIED}{_plain_path(name)}" if proxied else None
+        return client.create_experiment(name, artifact_location=location, tags=EXPERIMENT_TAGS)
+    for key, value in EXPERIMENT_TAGS.items():
+        if exp.tags.get(key) != value:
+            client.set_experiment_tag(exp.experiment_id, key, value)
+    return exp.experiment_id
+
+
+def _plain_path(name: str) -> str:
+    return "/".join(re.sub(r"[^A-Za-z0-9_.+-]+", "_", part) or "_" for part in name.split("/"))
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, check=True).stdout.strip()
 
 
 def environment_tags() -> dict[str, str]:
-    tags = {}
+    """Package versions and MLflow's standard source tags: the commit, and whether tracked files differed from it."""
+    tags = {"mlflow.source.type": "LOCAL"}
     for pkg in ("torch", "timm", "open_clip_torch", "faiss-cpu", "mlflow", "snakemake", "numpy"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             tags[f"version.{pkg}"] = metadata.version(pkg)
     with contextlib.suppress(Exception):
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True)
-        tags["git_sha"] = sha.stdout.strip()
+        tags["git_sha"] = tags["mlflow.source.git.commit"] = _git("rev-parse", "HEAD")
+        tags["uasbench.git.dirty"] = str(bool(_git("status", "--porcelain", "--untracked-files=no"))).lower()
     return tags
 
 
@@ -97,27 +147,52 @@ def runs_with_key(client, exp_id: str, key: str) -> list:
 
 
 def log_result(uri: str, experiment: str, key: str, params: dict[str, Any], metrics: dict[str, float],
-               tags: dict[str, str], artifacts: list[Path] = ()) -> str:
-    """Create (or replace) the run identified by ``key``; returns its run id."""
-    import math
+               tags: dict[str, str], artifacts: list[Path] = (), *, history: dict[str, list[tuple[int, float]]] | None
+               = None, start_ms: int | None = None, end_ms: int | None = None, artifact_dir: Path | None = None) -> str:
+    """Create (or replace) the run identified by ``key``; returns its run id.
 
+    ``history``: metric -> [(step, value)] (e.g. the loss per epoch); ``start_ms``/``end_ms``: when the work ran
+    (milliseconds since the epoch; default now); ``artifact_dir``: a sqlite store's artifact folder (default: the
+    ``mlflow-artifacts`` folder beside the database).
+    """
+    db = _db_path(uri)
+    root = artifact_dir or (db.parent / DEFAULT_ARTIFACT_DIR if db else None)
     with store_lock(uri):
         client = _client(uri)
-        exp_id = _experiment_id(client, experiment, uri)
+        exp_id = _experiment_id(client, experiment, proxied=root is not None)
         for old in runs_with_key(client, exp_id, key):
             client.delete_run(old.info.run_id)
-        run = client.create_run(exp_id, run_name=key, tags={**tags, KEY_TAG: key})
-        from mlflow.entities import Metric, Param, RunTag
-
-        client.log_batch(run.info.run_id,
-                         metrics=[Metric(k, float(v), 0, 0) for k, v in metrics.items() if v is not None
-                                  and not (isinstance(v, float) and math.isnan(v))],
-                         params=[Param(k, str(v)[:6000]) for k, v in params.items()],
-                         tags=[RunTag(k, str(v)) for k, v in tags.items()])
+            if root is not None and old.info.artifact_uri.startswith(PROXIED):
+                shutil.rmtree(root / old.info.artifact_uri[len(PROXIED):], ignore_errors=True)
+        run = client.create_run(exp_id, run_name=key, tags={**tags, KEY_TAG: key}, start_time=start_ms)
+        stamp = end_ms or start_ms or 0
+        points = [(k, v, stamp, 0) for k, v in metrics.items()]
+        points += [(k, v, (start_ms or 0), int(step)) for k, steps in (history or {}).items() for step, v in steps]
+        _log_batches(client, run.info.run_id, points, params, tags)
         for path in artifacts:
-            client.log_artifact(run.info.run_id, str(path))
-        client.set_terminated(run.info.run_id)
+            if root is not None and run.info.artifact_uri.startswith(PROXIED):
+                dest = root / run.info.artifact_uri[len(PROXIED):]
+                dest.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, dest / Path(path).name)
+            else:
+                client.log_artifact(run.info.run_id, str(path))
+        client.set_terminated(run.info.run_id, end_time=end_ms)
         return run.info.run_id
+
+
+def _log_batches(client, run_id: str, points: list[tuple[str, Any, int, int]], params: dict[str, Any],
+                 tags: dict[str, str]) -> None:
+    """MLflow takes at most 1000 metrics and 100 params or tags per batch; NaN and None are left out."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    metrics = [Metric(k, float(v), ts, step) for k, v, ts, step in points
+               if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    params_ = [Param(k, str(v)[:6000]) for k, v in params.items()]
+    tags_ = [RunTag(k, str(v)) for k, v in tags.items()]
+    for i in range(0, len(metrics), 1000):
+        client.log_batch(run_id, metrics=metrics[i:i + 1000])
+    for i in range(0, max(len(params_), len(tags_)), 100):
+        client.log_batch(run_id, params=params_[i:i + 100], tags=tags_[i:i + 100])
 
 
 def search_runs(uri: str, experiments: list[str] | None = None):

@@ -239,7 +239,7 @@ def test_uasbench_checkpoint_with_wrong_keys_is_refused(tmp_path):
 def test_cli_converts_and_reports_errors(official, tmp_path, capsys):
     _, path = official
     out = tmp_path / "cli.pt"
-    assert cli_main(["convert", "metauas-official", str(path), str(out), "--device", "cpu"]) == 0
+    assert cli_main(["convert", "metauas-official", str(path), str(out)]) == 0
     assert out.is_file() and "22.13M" in capsys.readouterr().out
     bad = tmp_path / "bad.ckpt"
     torch.save({"foo.weight": torch.zeros(1)}, bad)

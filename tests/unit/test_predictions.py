@@ -77,7 +77,7 @@ def test_load_errors_name_the_file(tmp_path):
     with pytest.raises(DataError, match="short.npz: 'scores'"):
         load_category_predictions(tmp_path, "short")
     (tmp_path / "meta.json").write_text("{oops")
-    with pytest.raises(DataError, match="meta.json: not valid JSON"):
+    with pytest.raises(DataError, match="meta.json: cannot read JSON"):
         load_predictions(tmp_path)
     (tmp_path / "meta.json").unlink()
     with pytest.raises(DataError, match="meta.json: missing"):

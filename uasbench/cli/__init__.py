@@ -20,7 +20,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="uasbench",
         description="Benchmark harness for one-prompt universal anomaly segmentation "
-        "(MetaUAS, OneNIP and baselines). Every command takes --device auto|cpu|cuda.",
+        "(MetaUAS, OneNIP and baselines). Commands that compute on a device (run, predict, train, bench latency) "
+        "take --device auto|cpu|cuda.",
         epilog="Run 'uasbench COMMAND --help' for the options of one command.",
     )
     parser.add_argument("--version", action="version", version=f"uasbench {__version__}")

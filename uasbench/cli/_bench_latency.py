@@ -43,10 +43,11 @@ def register(group) -> None:
     from uasbench.cli._common import add_command, add_config_argument, positive_int
 
     p = add_command(group, "latency", "median forward latency (warm-up + repeats) and parameter counts of a configured run",
-                    run)
+                    run, device=True)
     p.add_argument("run", help="key of the config's 'runs' section")
     add_config_argument(p)
     p.add_argument("--out", required=True, help="efficiency JSON")
     p.add_argument("--image-size", type=positive_int, default=None, help="input size (default: the run's first dataset)")
-    p.add_argument("--batch-sizes", type=positive_int, nargs="+", default=None, help="default: config efficiency.batch_sizes or 1 32")
-    p.add_argument("--threads", type=positive_int, default=None)
+    p.add_argument("--batch-sizes", type=positive_int, nargs="+", default=None,
+                   help="batch sizes to time (default: config efficiency.batch_sizes or 1 32)")
+    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")

@@ -10,15 +10,40 @@ from uasbench.devices import DEVICE_CHOICES
 Handler = Callable[[argparse.Namespace], Any]
 
 
-def add_command(subparsers: Any, name: str, help: str, func: Handler, description: str | None = None
-                ) -> argparse.ArgumentParser:
-    """Add a leaf command with the options every command takes (``--device``)."""
-    parser = subparsers.add_parser(name, help=help, description=description or help,
-                                   formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
-                        help="compute device; auto = CUDA when present, else CPU")
+class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends ``(default: X)`` only where it says something: not when the help already states its default, and
+    not for a None/False default (an optional value or a flag), which read as "(default: None)"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or action.default is False or action.default == argparse.SUPPRESS \
+                or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+class RawDefaultsFormatter(argparse.RawDescriptionHelpFormatter, DefaultsFormatter):
+    """A description whose line breaks are kept (lists, exit statuses), with the options' defaults as above."""
+
+
+def add_command(subparsers: Any, name: str, help: str, func: Handler, description: str | None = None,
+                device: bool = False) -> argparse.ArgumentParser:
+    """Add a leaf command; ``device=True`` for a command that computes on a device (it gets ``--device``)."""
+    parser = subparsers.add_parser(name, help=help, description=description or help, formatter_class=DefaultsFormatter)
+    if device:
+        add_device_argument(parser)
     parser.set_defaults(func=func)
     return parser
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                        help="compute device; auto = CUDA when present, else CPU")
+
+
+def add_batch_size_argument(parser: argparse.ArgumentParser, default: int = 16) -> None:
+    parser.add_argument("--batch-size", type=positive_int, default=default,
+                        help="query images per forward pass (lower it when the device runs out of memory)")
 
 
 def add_group(subparsers: Any, name: str, help: str) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from uasbench.cli._common import add_command
+from uasbench.cli._common import RawDefaultsFormatter, add_command
 from uasbench.datasets.sample import DATASETS  # light module: no numpy/PIL at --help time
 
 DESCRIPTION = """\
@@ -22,7 +22,7 @@ Exit status: 0 when the layout is valid (count deviations are warnings in the ta
 def register(group_subparsers) -> None:
     parser = add_command(group_subparsers, "check", "validate a benchmark folder and print its counts vs the official",
                          _run, description=DESCRIPTION)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.formatter_class = RawDefaultsFormatter
     parser.add_argument("--dataset", required=True, choices=DATASETS,
                         help="layout to check; 'folder' = any folder in MVTec layout (masks <stem>_mask.png or "
                              "<stem>.png), no official counts")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import add_command, non_negative_int, positive_int
+from uasbench.cli._common import RawDefaultsFormatter, add_command, non_negative_int, positive_int
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keep the description's line breaks and still show defaults."""
 
 DESCRIPTION = """\
 Synthesize prompt/query/change-mask pairs for MetaUAS training (paper §3.3): object-level changes
@@ -23,7 +21,7 @@ the end; an existing DIR is refused unless --force."""
 def register(group_subparsers) -> None:
     parser = add_command(group_subparsers, "make-change-pairs", "synthesize MetaUAS change-segmentation pairs",
                          make_change_pairs, description=DESCRIPTION)
-    parser.formatter_class = _HelpFormatter
+    parser.formatter_class = RawDefaultsFormatter
     parser.add_argument("--out", required=True, help="output folder (must not exist unless --force)")
     parser.add_argument("--seed", type=non_negative_int, default=0, help="pair i is drawn from the seed and i alone")
     parser.add_argument("--n-pairs", type=positive_int, default=2000, help="number of pairs to synthesize")

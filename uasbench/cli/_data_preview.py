@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import add_command, non_negative_int, positive_int
+from uasbench.cli._common import RawDefaultsFormatter, add_command, non_negative_int, positive_int
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keep the description's line breaks and still show defaults."""
 
 DESCRIPTION = """\
 Draw a PNG grid to check generated data by eye; masks are shown as red fills/contours.
@@ -23,7 +21,7 @@ def register(group_subparsers) -> None:
 
     parser = add_command(group_subparsers, "preview", "write a PNG grid of samples with mask overlays",
                          preview, description=DESCRIPTION)
-    parser.formatter_class = _HelpFormatter
+    parser.formatter_class = RawDefaultsFormatter
     parser.add_argument("--kind", required=True, choices=PREVIEW_KINDS, help="what to preview")
     parser.add_argument("--root", help="dataset folder (optional only for anomaly-synthesis)")
     parser.add_argument("--out", required=True, help="PNG file to write")

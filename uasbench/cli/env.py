@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     print("device")
     for key, value in device_summary().items():
         print(f"  {key:<32} {value}")
-    print(f"  {'--device ' + args.device + ' resolves to':<32} {resolve_device(args.device)}")
+    print(f"  {'--device auto resolves to':<32} {resolve_device('auto')}")
     print("backbone weights (resolution: config file > hub cache (offline) > installed package > random)")
     for row in weight_report():
         flag = "   <- RANDOM: results with this backbone are not meaningful" if row["source"] == "random" else ""

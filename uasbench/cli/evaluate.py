@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from uasbench.cli._common import add_command
-from uasbench.metrics.protocols import PROTOCOLS, get_protocol
+from uasbench.metrics.protocols import PROTOCOLS
 
 _DESCRIPTION = """\
 Compute I-AUROC, I-AP, I-F1max, P-AUROC, P-AP, P-F1max and P-AUPRO for every <category>.npz of a
@@ -34,43 +34,13 @@ def register(subparsers) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from uasbench import __version__
-    from uasbench.io import write_json
-    from uasbench.metrics import evaluate_categories, results_to_dataframe
-    from uasbench.predictions import read_run_meta, run_categories
+    from uasbench.metrics import results_to_dataframe
+    from uasbench.pipeline.evaluate import default_image_score, evaluate_predictions
 
-    run_meta = read_run_meta(args.pred)
-    if args.image_score is None:
-        own = get_protocol(args.protocol).image_score
-        args.image_score = "given" if own == "max" else own
-    categories = run_categories(args.pred, run_meta)
-    meta = {**run_meta, "evaluation": {"pred_dir": str(args.pred), "image_score": args.image_score,
-                                       "uasbench_version": __version__}}
-    result = evaluate_categories(_category_inputs(args.pred, categories, args.image_score),
-                                 protocol=args.protocol, meta=meta, progress=True)
-    write_json(args.out, result.to_dict())
+    image_score = args.image_score or default_image_score(args.protocol)
+    result = evaluate_predictions(args.pred, args.out, protocol=args.protocol, image_score=image_score)
     table = results_to_dataframe(result) * 100
-    print(f"protocol: {result.protocol}   image score: {args.image_score}   (values in %)")
+    print(f"protocol: {result.protocol}   image score: {image_score}   (values in %)")
     print(table.to_string(float_format=lambda v: f"{v:.1f}", na_rep="nan"))
     print(f"wrote {args.out}")
     return 0
-
-
-def _category_inputs(pred_dir: Path, categories: list[str], image_score: str):
-    """Load one category at a time so memory holds a single category's maps."""
-    import warnings
-
-    from uasbench.metrics import CategoryInput, derive_image_scores
-    from uasbench.predictions import load_category_predictions
-
-    for category in categories:
-        pred = load_category_predictions(pred_dir, category)
-        scores = pred.scores if image_score == "given" else derive_image_scores(pred.maps, image_score)
-        labels = pred.labels.astype(bool)
-        empty_anomalous = int((labels & ~pred.masks.reshape(len(pred), -1).any(axis=1)).sum())
-        positive_normal = int((~labels & pred.masks.reshape(len(pred), -1).any(axis=1)).sum())
-        if empty_anomalous or positive_normal:
-            warnings.warn(f"{category}: {empty_anomalous} anomalous-labelled images have an empty mask and "
-                          f"{positive_normal} normal-labelled images a non-empty one; image metrics use the "
-                          "file's labels", stacklevel=2)
-        yield category, CategoryInput(pred.maps, pred.masks, scores, labels)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import add_command, add_config_argument, non_negative_int, positive_int
+from uasbench.cli._common import (add_batch_size_argument, add_command, add_config_argument, non_negative_int,
+                                  positive_int)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,7 +28,8 @@ def register(subparsers) -> None:
     p = add_command(subparsers, "predict", "write anomaly maps + image scores of a configured run (float16 npz per category)",
                     run, description="Run one entry of the config's 'runs' section on one dataset with one prompt seed. "
                     "Prompt modes: none (zero-shot), random (one fixed normal image per category and seed), "
-                    "random-per-image (OneNIP), best-match / best-match-agnostic (faiss cosine on pooled encoder features).")
+                    "random-per-image (OneNIP), best-match / best-match-agnostic (faiss cosine on pooled encoder features).",
+                    device=True)
     p.add_argument("run", help="key of the config's 'runs' section, e.g. metauas, metauas-best, patchcore")
     add_config_argument(p)
     p.add_argument("--dataset", required=True, help="key of the config's 'datasets' section")
@@ -38,5 +40,5 @@ def register(subparsers) -> None:
                    "symbolic link, the current directory or one of its parents)")
     p.add_argument("--mode", default=None, choices=["none", "random", "random-per-image", "best-match", "best-match-agnostic"],
                    help="override the run's prompt mode")
-    p.add_argument("--batch-size", type=positive_int, default=16)
+    add_batch_size_argument(p)
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from uasbench.cli._common import add_command
+from uasbench.cli._common import RawDefaultsFormatter, add_command
 
 _DESCRIPTION = """\
 Compare every metric (mean and per category) of every <results>/metrics/<dataset>/<run>/seed<S>.json with the
@@ -23,7 +23,7 @@ the reason, UTC date, git sha, package versions, config file and tier; it refuse
 def register(subparsers) -> None:
     parser = add_command(subparsers, "regress", "compare reproduced metrics with a golden file (or update it)",
                          _run, description=_DESCRIPTION)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.formatter_class = RawDefaultsFormatter
     parser.add_argument("--expected", required=True, type=Path,
                         help="golden file, e.g. tests/regression/expected_ci.json")
     parser.add_argument("--config", type=Path, default=None,

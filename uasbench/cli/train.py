@@ -26,7 +26,7 @@ def register(subparsers) -> None:
     p = add_command(subparsers, "train", "train MetaUAS / OneNIP / UniAD as a config's 'training.<MODEL>' entry says", run,
                     description="Train one model of the config's 'training' section. Writes <out>/checkpoint.pt after every "
                     "epoch (model, optimizer, scheduler, RNG state), resumes from it by default (bit-for-bit on CPU), and "
-                    "writes <out>/model.pt and train_summary.json at the end.")
+                    "writes <out>/model.pt and train_summary.json at the end.", device=True)
     p.add_argument("model", help="key of the config's 'training' section, e.g. metauas, onenip, uniad")
     add_config_argument(p)
     p.add_argument("--out", default=None, help="output folder (default: <results_dir>/models/<MODEL>)")

@@ -1,4 +1,9 @@
-"""Name → method class registry. Method modules are imported lazily so ``create('patchcore')`` never imports CLIP."""
+"""Name → method class registry. Method modules are imported lazily so ``create('patchcore')`` never imports CLIP.
+
+A separate package adds a method without forking uasbench through the entry point group ``uasbench.methods``:
+``name = "module:Class"`` (the class is registered under ``name``) or ``name = "module"`` (the module registers it
+with ``@register_method(name)`` on import). Built-in names win over plug-ins of the same name.
+"""
 
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ METHOD_MODULES: dict[str, str] = {
 
 _REGISTRY: dict[str, type] = {}
 T = TypeVar("T", bound=type)
+ENTRY_POINT_GROUP = "uasbench.methods"
 
 
 def register_method(name: str) -> Callable[[T], T]:
@@ -32,8 +38,16 @@ def register_method(name: str) -> Callable[[T], T]:
     return decorator
 
 
+def plugin_entry_points() -> dict[str, Any]:
+    """Installed packages' methods, name → ``importlib.metadata.EntryPoint`` (looked up on every call: cheap, and a
+    package installed into a running session is seen)."""
+    from importlib import metadata
+
+    return {ep.name: ep for ep in metadata.entry_points(group=ENTRY_POINT_GROUP) if ep.name not in METHOD_MODULES}
+
+
 def list_methods() -> list[str]:
-    return sorted(METHOD_MODULES)
+    return sorted({*METHOD_MODULES, *plugin_entry_points()})
 
 
 def create(name: str, **config: Any):
@@ -46,7 +60,7 @@ def create(name: str, **config: Any):
 def method_class(name: str) -> type:
     """The class registered as ``name`` (importing its module: torch, not the model weights)."""
     if name not in METHOD_MODULES:
-        raise ConfigError(f"unknown method {name!r}; known methods: {', '.join(list_methods())}")
+        return _plugin_class(name)
     if name not in _REGISTRY:
         try:
             importlib.import_module(METHOD_MODULES[name])
@@ -54,6 +68,28 @@ def method_class(name: str) -> type:
             if err.name == METHOD_MODULES[name]:
                 raise ConfigError(f"method {name!r} is declared but its module {err.name} is not implemented yet") from err
             raise
+    return _REGISTRY[name]
+
+
+def _plugin_class(name: str) -> type:
+    """Load the entry point ``name``; a broken plug-in is a ConfigError naming its package, not a traceback."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    plugins = plugin_entry_points()
+    if name not in plugins:
+        raise ConfigError(f"unknown method {name!r}; known methods: {', '.join(list_methods())} (a package adds one "
+                          f"through the entry point group {ENTRY_POINT_GROUP!r})")
+    entry = plugins[name]
+    try:
+        loaded = entry.load()
+    except Exception as err:
+        raise ConfigError(f"method {name!r}: cannot load its entry point {entry.value!r} "
+                          f"({type(err).__name__}: {err})") from err
+    if isinstance(loaded, type):
+        register_method(name)(loaded)
+    if name not in _REGISTRY:
+        raise ConfigError(f"method {name!r}: entry point {entry.value!r} names neither a class nor a module that "
+                          f"registers {name!r} with @register_method")
     return _REGISTRY[name]
 
 

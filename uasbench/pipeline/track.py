@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -10,11 +9,13 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from uasbench.errors import DataError
-from uasbench.io import write_json
+from uasbench.io import read_json_object, write_json
 from uasbench.regression import check_metrics_result
-from uasbench.tracking import environment_tags, experiment_name, flatten, log_result, tracking_uri_for
+from uasbench.tracking import (artifact_root, environment_tags, experiment_name, flatten, log_result, tracking_uri_for,
+                               with_aliases)
 
 
+TRAINING_EXPERIMENT = "_training"  # no dataset key starts with "_", so it never names a dataset's experiment
 _SEED_FILE = re.compile(r"^seed(\d+)\.json$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # dataset and run folder names (they become MLflow keys)
 
@@ -31,19 +32,9 @@ def metric_files(config: dict) -> list[Path]:
     return files
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{path}: cannot read JSON ({err})") from err
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: must hold a JSON object, got {type(data).__name__}")
-    return data
-
-
 def read_metrics(path: Path) -> dict[str, Any]:
     """A metrics file checked for what tracking reads: ``mean`` and ``per_category`` rows of numbers, ``meta``."""
-    result = read_json(path)
+    result = read_json_object(path)
     check_metrics_result(result, path)
     if not isinstance(result.get("meta", {}), dict):
         raise DataError(f"{path}: 'meta' must be an object, got {type(result['meta']).__name__}")
@@ -56,7 +47,7 @@ def efficiency_path(config: dict, run: str) -> Path:
 
 def efficiency_for(config: dict, run: str) -> dict[str, Any]:
     path = efficiency_path(config, run)
-    return read_json(path) if path.exists() else {}
+    return read_json_object(path) if path.exists() else {}
 
 
 def run_metrics(result: dict[str, Any], efficiency: dict[str, Any], source: str = "efficiency file"
@@ -91,31 +82,109 @@ def protocol_metrics(config: dict, dataset: str, run: str, seed: int) -> dict[st
     return metrics
 
 
+def run_times(meta: dict[str, Any], pred_dir: Path, fallback: Path) -> tuple[int, int]:
+    """(start, end) in ms of the prediction: it ended when its meta.json was written and took ``seconds``."""
+    done = pred_dir / "meta.json"
+    end = (done if done.is_file() else fallback).stat().st_mtime
+    seconds = meta.get("seconds")
+    start = end - float(seconds) if isinstance(seconds, (int, float)) and seconds >= 0 else end
+    return int(start * 1000), int(end * 1000)
+
+
+def model_of(run_cfg: dict[str, Any]) -> str:
+    """What the run's weights come from: its training entry, a checkpoint file, or "none" (untrained methods)."""
+    checkpoint = (run_cfg.get("options") or {}).get("checkpoint")
+    return run_cfg.get("model") or (f"checkpoint:{Path(checkpoint).name}" if checkpoint else "none")
+
+
+def run_artifacts(config_file: Path, metrics_path: Path, pred_dir: Path, scratch: Path) -> list[Path]:
+    """The metrics file, the resolved config and a heat-map figure of the predictions (when they are still there)."""
+    from uasbench.reports.figures import heatmap_figure
+
+    artifacts = [metrics_path, config_file]
+    if (pred_dir / "meta.json").is_file():
+        artifacts.append(heatmap_figure(pred_dir, scratch / "heatmaps.png", max_categories=3))
+    return artifacts
+
+
 def track_all(config: dict, out: str | Path) -> list[dict[str, Any]]:
+    import tempfile
+
+    import yaml
+
     uri = tracking_uri_for(config)
     env_tags = environment_tags()
-    logged = []
     files = metric_files(config)
     if not files:
         raise DataError(f"no metrics files under {Path(config['results_dir']) / 'metrics'}")
-    for path in tqdm(files, desc="log to MLflow"):
-        result = read_metrics(path)
-        meta = result.get("meta", {})
-        dataset, run, seed = path.parent.parent.name, path.parent.name, int(path.stem.removeprefix("seed"))
-        run_cfg = config["runs"].get(run, {})
-        efficiency = efficiency_for(config, run)
-        key = f"{run}|{dataset}|seed{seed}"
-        params = {**flatten("run", run_cfg), **flatten("dataset", config["datasets"].get(dataset, {})),
-                  "seed": seed, "prompt": meta.get("prompt"), "image_size": meta.get("image_size")}
-        if "model" in run_cfg:
-            params.update(flatten("training", config["training"][run_cfg["model"]]))
-        tags = {**env_tags, "method": run_cfg.get("method", meta.get("method", run)), "run": run, "dataset": dataset,
-                "seed": str(seed), "device": meta.get("device", "unknown"),
-                "weight_source": meta.get("weight_source", "unknown"), "metric_protocol": result.get("protocol", "?"),
-                "tier": config["tier"]}
-        source = f"{efficiency_path(config, run)} (or 'meta.params' of {path})"
-        metrics = {**run_metrics(result, efficiency, source), **protocol_metrics(config, dataset, run, seed)}
-        run_id = log_result(uri, experiment_name(config, dataset), key, params, metrics, tags, artifacts=[path])
-        logged.append({"key": key, "run_id": run_id, "experiment": experiment_name(config, dataset)})
+    with tempfile.TemporaryDirectory(prefix="uasbench-track-") as scratch:
+        config_file = Path(scratch) / "config.yaml"
+        config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+        logged = track_training(config, uri, env_tags)
+        for path in tqdm(files, desc="log to MLflow"):
+            logged.append(track_prediction(config, uri, env_tags, path, config_file, Path(scratch)))
     write_json(out, {"tracking_uri": uri, "runs": logged})
+    return logged
+
+
+def track_prediction(config: dict, uri: str, env_tags: dict[str, str], path: Path, config_file: Path,
+                     scratch: Path) -> dict[str, Any]:
+    """One metrics file as one MLflow run (params, metrics + hyphen-free aliases, tags, times, artifacts)."""
+    result = read_metrics(path)
+    meta = result.get("meta", {})
+    dataset, run, seed = path.parent.parent.name, path.parent.name, int(path.stem.removeprefix("seed"))
+    run_cfg = config["runs"].get(run, {})
+    efficiency = efficiency_for(config, run)
+    key = f"{run}|{dataset}|seed{seed}"
+    model = model_of(run_cfg)
+    params = {**flatten("run", run_cfg), **flatten("dataset", config["datasets"].get(dataset, {})),
+              "run.model": model, "seed": seed, "prompt": meta.get("prompt"), "image_size": meta.get("image_size")}
+    if "model" in run_cfg:
+        params.update(flatten("training", config["training"][run_cfg["model"]]))
+    tags = {**env_tags, "method": run_cfg.get("method", meta.get("method", run)), "run": run, "dataset": dataset,
+            "seed": str(seed), "device": meta.get("device", "unknown"), "model": model,
+            "weight_source": meta.get("weight_source", "unknown"), "metric_protocol": result.get("protocol", "?"),
+            "tier": config["tier"], "mlflow.source.name": f"uasbench predict {run}"}
+    source = f"{efficiency_path(config, run)} (or 'meta.params' of {path})"
+    metrics = with_aliases({**run_metrics(result, efficiency, source), **protocol_metrics(config, dataset, run, seed)})
+    pred_dir = Path(meta.get("evaluation", {}).get("pred_dir")
+                    or Path(config["results_dir"]) / "predictions" / dataset / run / f"seed{seed}")
+    start, end = run_times(meta, pred_dir, path)
+    experiment = experiment_name(config, dataset)
+    run_id = log_result(uri, experiment, key, params, metrics, tags, start_ms=start, end_ms=end,
+                        artifacts=run_artifacts(config_file, path, pred_dir, scratch),
+                        artifact_dir=artifact_root(config))
+    return {"key": key, "run_id": run_id, "experiment": experiment}
+
+
+def track_training(config: dict, uri: str, env_tags: dict[str, str]) -> list[dict[str, Any]]:
+    """One run per trained model (``models/<name>/train_summary.json``): its settings as params, the per-epoch
+    history (loss, lr, throughput) as metrics with ``step = epoch``, started ``train seconds`` before the summary."""
+    from uasbench.pipeline.methods import model_dir
+
+    logged = []
+    experiment = experiment_name(config, TRAINING_EXPERIMENT)
+    for name, entry in config.get("training", {}).items():
+        path = model_dir(config, name) / "train_summary.json"
+        if not path.is_file():
+            continue
+        summary = read_json_object(path)
+        history = summary.get("history") or []
+        series: dict[str, list[tuple[int, float]]] = {}
+        for row in history:
+            for metric, value in row.items():
+                if metric not in ("epoch", "of_epochs") and isinstance(value, (int, float)):
+                    series.setdefault(metric, []).append((int(row["epoch"]), float(value)))
+        end = path.stat().st_mtime
+        start = end - sum(float(row.get("seconds", 0.0)) for row in history)
+        final = {f"params_{k}": float(v) for k, v in (summary.get("params") or {}).items()}  # the rest: per epoch
+        tags = {**env_tags, "method": entry["method"], "model": name, "run": f"train:{name}", "tier": config["tier"],
+                "device": summary.get("device", "unknown"), "weight_source": summary.get("weight_source", "unknown"),
+                "mlflow.source.name": f"uasbench train {name}"}
+        params = {**flatten("training", entry), **flatten("spec", (summary.get("settings") or {}).get("spec", {})),
+                  "run.model": name, "n_train_items": summary.get("n_train_items")}
+        run_id = log_result(uri, experiment, f"train|{name}", params, final, tags, artifacts=[path],
+                            history=series, start_ms=int(start * 1000), end_ms=int(end * 1000),
+                            artifact_dir=artifact_root(config))
+        logged.append({"key": f"train|{name}", "run_id": run_id, "experiment": experiment})
     return logged

@@ -13,6 +13,12 @@ from uasbench.reports.tables import (NO_NUMBER, Table, fmt_percent, fmt_plain, m
                                      to_latex, to_markdown)
 
 DEFAULT_COLUMNS = list(METRICS)
+TIER_NOTES = {
+    "paper": "reproduction at paper scale",
+    "custom": "your own data and weights ('uasbench run'): not the papers' datasets, NOT comparable to their numbers",
+    "embedded": "scaled-down run on generated data and shipped/random weights; NOT comparable to the papers' numbers",
+    "ci": "tiny CI regression run on generated data; NOT comparable to the papers' numbers",
+}
 PAPER_DATASET_OF_KIND = {"mvtec": "mvtec", "visa": "visa", "goodsad": "goods", "btad": "btad"}
 
 
@@ -28,8 +34,7 @@ def default_tables(config: dict) -> dict[str, dict]:
 
 def banner(config: dict, df: pd.DataFrame) -> list[str]:
     protocols = ", ".join(sorted(df["metric_protocol"].unique()))
-    notes = [f"config tier: {config['tier']} — " + ("reproduction at paper scale" if config["tier"] == "paper" else
-             "scaled-down run on generated data and shipped/random weights; NOT comparable to the papers' numbers"),
+    notes = [f"config tier: {config['tier']} — " + TIER_NOTES.get(config["tier"], TIER_NOTES["embedded"]),
              f"metric protocol: {protocols}"]
     random_runs = sorted(df.loc[df["weight_source"].str.contains("random"), "run"].unique())
     if random_runs:

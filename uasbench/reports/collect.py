@@ -47,3 +47,22 @@ def categories_of(df: pd.DataFrame, dataset: str) -> list[str]:
     cols = [c for c in df.columns if c.startswith("cat.") and c.endswith(".I-AUROC")]
     sub = df[df["dataset"] == dataset]
     return sorted(c[len("cat."):-len(".I-AUROC")] for c in cols if sub[c].notna().any())
+
+
+def collect_metric_files(config: dict) -> pd.DataFrame:
+    """The same frame as :func:`collect_runs`, read from ``<results_dir>/metrics/`` instead of MLflow (``uasbench
+    run`` builds its table without a tracking store)."""
+    from uasbench.pipeline.track import metric_files, read_metrics, run_metrics
+
+    rows = []
+    for path in metric_files(config):
+        result = read_metrics(path)
+        meta = result.get("meta", {})
+        run, dataset = path.parent.name, path.parent.parent.name
+        rows.append({"run": run, "dataset": dataset, "seed": int(path.stem.removeprefix("seed")),
+                     "method": config["runs"].get(run, {}).get("method", meta.get("method", run)),
+                     "weight_source": meta.get("weight_source", "unknown"),
+                     "metric_protocol": result.get("protocol", "?"), **run_metrics(result, {}, str(path))})
+    if not rows:
+        raise DataError(f"no metrics files under {config['results_dir']}/metrics")
+    return pd.DataFrame(rows).sort_values(["dataset", "run", "seed"]).reset_index(drop=True)

@@ -50,7 +50,6 @@ def bar_chart(df: pd.DataFrame, dataset: str, runs: list[str], path: Path,
 
 def qualitative_figure(config: dict, dataset: str, runs: list[str], path: Path, max_categories: int = 8) -> Path | None:
     """One anomalous test image per category: image | ground truth | each run's map (its first seed)."""
-    from uasbench.datasets import read_image
     from uasbench.predictions import load_predictions
 
     pred_root = Path(config["results_dir"]) / "predictions" / dataset
@@ -61,6 +60,25 @@ def qualitative_figure(config: dict, dataset: str, runs: list[str], path: Path, 
             loaded[run] = load_predictions(seeds[0].parent)[0]
     if not loaded:
         return None
+    return map_grid(loaded, f"{dataset} ({config['tier']} tier): maps scaled per category to the run's 1–99.9 "
+                            "percentile", path, max_categories)
+
+
+def heatmap_figure(pred_dir: Path, path: Path, max_categories: int = 4) -> Path:
+    """The qualitative figure of one predictions folder (query | ground truth | map), e.g. an MLflow run's artifact."""
+    from uasbench.predictions import load_category_predictions, read_run_meta, run_categories
+
+    meta = read_run_meta(pred_dir)  # only the categories drawn are loaded (a paper-scale run holds GBs of maps)
+    preds = {c: load_category_predictions(pred_dir, c) for c in sorted(run_categories(pred_dir, meta))[:max_categories]}
+    title = f"{meta.get('run', '?')} on {meta.get('dataset', '?')}, seed {meta.get('seed', '?')}"
+    return map_grid({str(meta.get("run", "map")): preds}, title, path, max_categories)
+
+
+def map_grid(loaded: dict, title: str, path: Path, max_categories: int = 8) -> Path:
+    """Rows of categories: the first anomalous test image, its ground truth and each run's map (min-max to the
+    run's 1–99.9 percentile within the category, so maps of different scales look alike)."""
+    from uasbench.datasets import read_image
+
     first = next(iter(loaded.values()))
     categories = sorted(first)[:max_categories]
     plt = _plt()
@@ -75,14 +93,14 @@ def qualitative_figure(config: dict, dataset: str, runs: list[str], path: Path, 
             m = preds[cat].maps[idx].astype(np.float32)
             lo, hi = np.percentile(preds[cat].maps.astype(np.float32), [1, 99.9])
             panels.append((run, np.clip((m - lo) / max(hi - lo, 1e-8), 0, 1), "jet"))
-        for j, (title, img, cmap) in enumerate(panels):
+        for j, (name, img, cmap) in enumerate(panels):
             ax = axes[i, j]
             ax.imshow(img, cmap=cmap, vmin=0 if cmap else None, vmax=1 if cmap else None)
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                ax.set_title(title, fontsize=7)
+                ax.set_title(name, fontsize=7)
             if j == 0:
                 ax.set_ylabel(cat, fontsize=7)
-    fig.suptitle(f"{dataset} ({config['tier']} tier): maps scaled per category to the run's 1–99.9 percentile", fontsize=8)
+    fig.suptitle(title, fontsize=8)
     return _save(plt, fig, path)

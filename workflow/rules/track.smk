@@ -1,4 +1,5 @@
-# One local job logs every metrics file to MLflow (sqlite under results/), so parallel jobs never race on the store.
+# One local job logs every metrics file and trained model to MLflow (sqlite under results/), so parallel jobs never
+# race on the store.
 
 
 localrules:
@@ -10,6 +11,8 @@ rule track:
         metrics=METRIC_FILES,
         paper_metrics=PAPER_METRIC_FILES,
         efficiency=EFFICIENCY_FILES,
+        models=[f"{RESULTS}/models/{m}/model.pt" for m in sorted({r["model"] for r in config["runs"].values()
+                                                                  if "model" in r})],
     output:
         f"{RESULTS}/tracking/logged.json",
     params:

@@ -1,0 +1,54 @@
+"""Metrics of one predictions folder, shared by ``uasbench evaluate`` and ``uasbench run`` (one code path, so a
+user's own run is scored exactly like the workflow's)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, Iterator
+
+from uasbench.metrics.protocols import get_protocol
+
+
+def default_image_score(protocol: str) -> str:
+    """The file's own scores, except where the protocol defines its own image score (uniad-compat: avgpool16)."""
+    own = get_protocol(protocol).image_score
+    return "given" if own == "max" else own
+
+
+def evaluate_predictions(pred_dir: str | Path, out: str | Path, protocol: str = "official",
+                         image_score: str | None = None, progress: bool = True) -> Any:
+    """Evaluate every category of ``pred_dir``, write the result atomically to ``out`` and return it."""
+    from uasbench import __version__
+    from uasbench.io import write_json
+    from uasbench.metrics import evaluate_categories
+    from uasbench.predictions import read_run_meta, run_categories
+
+    pred_dir = Path(pred_dir)
+    image_score = image_score or default_image_score(protocol)
+    run_meta = read_run_meta(pred_dir)
+    categories = run_categories(pred_dir, run_meta)
+    meta = {**run_meta, "evaluation": {"pred_dir": str(pred_dir), "image_score": image_score,
+                                       "uasbench_version": __version__}}
+    result = evaluate_categories(category_inputs(pred_dir, categories, image_score), protocol=protocol, meta=meta,
+                                 progress=progress)
+    write_json(out, result.to_dict())
+    return result
+
+
+def category_inputs(pred_dir: Path, categories: list[str], image_score: str) -> Iterator[tuple[str, Any]]:
+    """Load one category at a time so memory holds a single category's maps."""
+    from uasbench.metrics import CategoryInput, derive_image_scores
+    from uasbench.predictions import load_category_predictions
+
+    for category in categories:
+        pred = load_category_predictions(pred_dir, category)
+        scores = pred.scores if image_score == "given" else derive_image_scores(pred.maps, image_score)
+        labels = pred.labels.astype(bool)
+        empty_anomalous = int((labels & ~pred.masks.reshape(len(pred), -1).any(axis=1)).sum())
+        positive_normal = int((~labels & pred.masks.reshape(len(pred), -1).any(axis=1)).sum())
+        if empty_anomalous or positive_normal:
+            warnings.warn(f"{category}: {empty_anomalous} anomalous-labelled images have an empty mask and "
+                          f"{positive_normal} normal-labelled images a non-empty one; image metrics use the "
+                          "file's labels", stacklevel=2)
+        yield category, CategoryInput(pred.maps, pred.masks, scores, labels)
