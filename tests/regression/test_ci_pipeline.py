@@ -57,12 +57,15 @@ def test_ci_workflow_matches_the_golden_numbers(ci_results):
     assert code == 0, "reproduced numbers drifted from tests/regression/expected_ci.json (table above)"
 
 
-def test_mlflow_holds_one_run_per_method_dataset_seed(ci_results):
+def test_mlflow_holds_one_run_per_method_dataset_seed_and_one_per_trained_model(ci_results):
     from uasbench.config import load_config
     from uasbench.tracking import search_runs, tracking_uri_for
 
     config = load_config(CONFIG)
-    runs = search_runs(tracking_uri_for(config))
+    everything = search_runs(tracking_uri_for(config))
+    training = everything["tags.uasbench.key"].str.startswith("train|")
+    assert sorted(everything.loc[training, "tags.uasbench.key"]) == sorted(f"train|{m}" for m in config["training"])
+    runs = everything[~training]
     keys = sorted(runs["tags.uasbench.key"])
     expected = sorted(f"{p.parent.name}|{p.parent.parent.name}|{p.stem}"
                       for p in (ci_results / "metrics").glob("*/*/seed*.json"))
