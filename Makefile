@@ -31,6 +31,7 @@ lock:
 # The DAG, then a check that the run reproduces the published embedded numbers (docs/results/embedded/).
 run: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores all
+	$(BIN)/uasbench regress --config config/config.yaml --expected tests/regression/expected_embedded.json
 
 test: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
