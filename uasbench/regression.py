@@ -251,10 +251,10 @@ def format_comparison(golden: Golden, result: Comparison, results_dir: str | Pat
     for title, items in sections:
         if items:
             lines += ["", f"{title}:"] + [f"  {item}" for item in items]
-    recorded_cpu = golden.provenance.get("cpu")
-    if not updating and recorded_cpu is not None and recorded_cpu != cpu_fingerprint():
+    recorded_cpu, this_cpu = golden.provenance.get("cpu"), cpu_fingerprint()
+    if not updating and recorded_cpu is not None and recorded_cpu != this_cpu:
         lines += ["", f"note: the golden numbers were recorded on CPU {recorded_cpu}, this machine is "
-                      f"{cpu_fingerprint()}; trained models are bit-reproducible on one kind of CPU, not across "
+                      f"{this_cpu}; trained models are bit-reproducible on one kind of CPU, not across "
                       "instruction sets"]
     if not updating:
         lines += ["", "if the change is intended: uasbench regress --update --reason \"...\" (records the reason)"]
