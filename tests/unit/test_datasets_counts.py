@@ -8,7 +8,7 @@ import pytest
 
 from tests.fixtures.layouts import make_btad, make_mvtec
 from uasbench.cli import main
-from uasbench.datasets.counts import (OFFICIAL_COUNTS, CategoryCounts, compare_with_official, format_count_table,
+from uasbench.datasets.benchmarks.counts import (OFFICIAL_COUNTS, CategoryCounts, compare_with_official, format_count_table,
                                       summary_line)
 
 # (classes, train, test good, test defective) as stated in the issue / reference sheet §3

@@ -9,7 +9,7 @@ import pytest
 
 from tests.fixtures.layouts import make_btad, make_mvtec, make_visa, write_image
 from uasbench.datasets import load_dataset
-from uasbench.datasets.validation import validate_samples
+from uasbench.datasets.benchmarks.validation import validate_samples
 from uasbench.errors import DataError
 
 

@@ -15,8 +15,8 @@ from uasbench.methods.reconstruction.convert import official_to_uasbench, uasben
 from uasbench.methods.reconstruction.decoders import BidirectionalDecoder, BidirectionalDecoderLayer
 from uasbench.methods.reconstruction.model import fuse_maps, image_scores
 from uasbench.methods.reconstruction.transformer import neighbour_mask
-from uasbench.methods.reconstruction_training import ReconstructionTrainingSet, training_dataset, training_loss
-from uasbench.training import TrainSpec, train
+from uasbench.methods.reconstruction.training import ReconstructionTrainingSet, training_dataset, training_loss
+from uasbench.training.loop import TrainSpec, train
 
 # Official names from gaobb/OneNIP @e93dec5 models/reconstructions/onenip.py (TransformerDecoderLayer, MLPBlock,
 # TransformerDecoder.final_attn_token_to_image, MaskHead "upconv{k}" Sequential + "predictor").
@@ -169,8 +169,8 @@ def test_train_set_normaliser_needs_a_calibration():
 
 
 def _toy_set(with_prompt=True, synthesize=True, **kwargs):
-    from uasbench.datasets.anomaly_synthesis import AnomalySynthesizer
-    from uasbench.datasets.textures import TextureSource
+    from uasbench.datasets.anomalies.synthesis import AnomalySynthesizer
+    from uasbench.datasets.anomalies.textures import TextureSource
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(6, 64, 64, 3), dtype=np.uint8)

@@ -11,8 +11,8 @@ import torch.nn.functional as F
 
 from uasbench.errors import ConfigError, DataError
 from uasbench.methods import registry
-from uasbench.methods.coreset import approximate_greedy_coreset, coreset_size
-from uasbench.methods.patchcore import locally_aware_embedding
+from uasbench.methods.patchcore.coreset import approximate_greedy_coreset, coreset_size
+from uasbench.methods.patchcore.method import locally_aware_embedding
 
 torch.set_num_threads(2)
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from uasbench.cli import main
-from uasbench.datasets.change_pairs import generate_change_pairs
-from uasbench.datasets.change_sources import EmbeddedSource
+from uasbench.datasets.change_pairs.generate import generate_change_pairs
+from uasbench.datasets.change_pairs.sources import EmbeddedSource
 from uasbench.datasets.preview import compose_grid, grid_size, overlay_mask, write_preview
 from uasbench.errors import DataError
 

@@ -13,7 +13,7 @@ import torch
 from tests.fixtures.layouts import make_mvtec
 from uasbench.config import validate_config
 from uasbench.errors import ConfigError
-from uasbench.prompts import PromptFile, prompt_file_for, random_prompt_indices
+from uasbench.pipeline.prompts import PromptFile, prompt_file_for, random_prompt_indices
 
 SPEC = {"bottle": (3, 2, {"broken_large": 1})}
 TWIN = "bottle/train/good/002.png"  # a copy of bottle/test/good/000.png: a zero difference map proves it was used

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from uasbench.errors import ConfigError
-from uasbench.prompts import BestMatchIndex, random_prompt_indices
+from uasbench.pipeline.prompts import BestMatchIndex, random_prompt_indices
 
 
 def test_random_prompt_is_deterministic_and_seed_dependent():

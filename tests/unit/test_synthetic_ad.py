@@ -12,10 +12,10 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from uasbench.cli import main
 from uasbench.datasets import synthetic_ad
-from uasbench.datasets.synthetic_ad import (CATEGORY_SPECS, SYNTHETIC_CATEGORIES, make_synthetic_ad,
+from uasbench.datasets.synthetic_ad.generate import (CATEGORY_SPECS, SYNTHETIC_CATEGORIES, make_synthetic_ad,
                                             min_defect_area, render_defective, sample_rng)
-from uasbench.datasets.synthetic_defects import VISIBLE_CHANGE
-from uasbench.datasets.synthetic_render import ellipse_points, polygon_coverage, stroke_coverage
+from uasbench.datasets.synthetic_ad.defects import VISIBLE_CHANGE
+from uasbench.datasets.synthetic_ad.render import ellipse_points, polygon_coverage, stroke_coverage
 from uasbench.errors import ConfigError, DataError
 
 SIZE = 128
@@ -69,7 +69,7 @@ def test_layout_manifest_and_masks(dataset: Path):
 
 
 def test_output_loads_with_the_mvtec_loader(dataset: Path):
-    from uasbench.datasets.registry import load_dataset
+    from uasbench.datasets.benchmarks.registry import load_dataset
 
     samples = load_dataset("mvtec", dataset)
     assert len(samples) == len(SYNTHETIC_CATEGORIES) * sum(COUNTS.values())

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from uasbench.training import TrainSpec, train
+from uasbench.training.loop import TrainSpec, train
 
 
 class NoisyRegression(torch.utils.data.Dataset):

@@ -8,7 +8,7 @@ import torch
 from tests.unit.test_training import NoisyRegression, _loss, _model
 from uasbench.errors import CheckpointError
 from uasbench.pipeline.train import TRAINING_HOOKS, _entry_settings
-from uasbench.training import TrainSpec, settings_changes, train
+from uasbench.training.loop import TrainSpec, settings_changes, train
 
 SPEC = dict(epochs=2, batch_size=8, lr=1e-2, weight_decay=1e-4, seed=3)
 

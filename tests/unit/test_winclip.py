@@ -12,9 +12,9 @@ import torch.nn.functional as F
 import uasbench.backbones
 from uasbench.errors import ConfigError
 from uasbench.methods import registry
-from uasbench.methods.clip_windows import (dense_clip_forward, embed_patches, harmonic_aggregation,
+from uasbench.methods.clip.windows import (dense_clip_forward, embed_patches, harmonic_aggregation,
                                            to_clip_input, window_embeddings, window_patch_indices)
-from uasbench.methods.winclip_prompts import TEMPLATES, compositional_prompts
+from uasbench.methods.clip.prompts import TEMPLATES, compositional_prompts
 
 torch.set_num_threads(2)
 

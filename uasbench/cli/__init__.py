@@ -1,7 +1,9 @@
 """The ``uasbench`` command line: one entry point, one module per command group under ``uasbench/cli/``.
 
-Every non-underscore module in this package defines ``register(subparsers)``; they are discovered
-automatically so adding a command never touches this file. Heavy imports (torch, mlflow, ...) stay
+Every module and package here except ``common`` is a command named after its file (``make_change_pairs.py``
+is ``make-change-pairs``) and defines ``register(subparsers)`` and ``run(args)``; a package is a command group
+whose modules are its subcommands (``cli/data/make_change_pairs.py`` is ``uasbench data make-change-pairs``).
+They are discovered, so adding a command never touches this file. Heavy imports (torch, mlflow, ...) stay
 inside the command functions so ``uasbench --help`` is instant.
 """
 
@@ -15,6 +17,9 @@ import sys
 from uasbench import __version__
 from uasbench.errors import UasbenchError
 
+#: modules of this package that are not commands
+NOT_COMMANDS = {"common"}
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -27,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"uasbench {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):
+        if info.name.startswith("_") or info.name in NOT_COMMANDS:
             continue
         importlib.import_module(f"{__name__}.{info.name}").register(subparsers)
     return parser

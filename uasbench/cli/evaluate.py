@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from uasbench.cli._common import add_command
+from uasbench.cli.common import add_command
 from uasbench.metrics.protocols import PROTOCOLS
 
 _DESCRIPTION = """\
@@ -22,7 +22,7 @@ comparison with the papers' numbers (the workflow writes those to metrics_<proto
 
 def register(subparsers) -> None:
     parser = add_command(subparsers, "evaluate", "compute the seven metrics of a predictions directory",
-                         _run, description=_DESCRIPTION)
+                         run, description=_DESCRIPTION)
     parser.add_argument("--pred", required=True, type=Path, help="predictions directory (<category>.npz + meta.json)")
     parser.add_argument("--out", required=True, type=Path, help="metrics JSON file to write")
     parser.add_argument("--protocol", default="official", choices=sorted(PROTOCOLS),
@@ -33,7 +33,7 @@ def register(subparsers) -> None:
                              "score for uniad-compat (avgpool16)")
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from uasbench.metrics import results_to_dataframe
     from uasbench.pipeline.evaluate import default_image_score, evaluate_predictions
 

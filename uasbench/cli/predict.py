@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import (add_batch_size_argument, add_command, add_config_argument, non_negative_int,
+from uasbench.cli.common import (add_batch_size_argument, add_command, add_config_argument, non_negative_int,
                                   positive_int)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from uasbench.cli._common import RawDefaultsFormatter, add_command
+from uasbench.cli.common import RawDefaultsFormatter, add_command
 
 _DESCRIPTION = """\
 Compare every metric (mean and per category) of every <results>/metrics/<dataset>/<run>/seed<S>.json with the
@@ -22,7 +22,7 @@ the reason, UTC date, git sha, package versions, config file and tier; it refuse
 
 def register(subparsers) -> None:
     parser = add_command(subparsers, "regress", "compare reproduced metrics with a golden file (or update it)",
-                         _run, description=_DESCRIPTION)
+                         run, description=_DESCRIPTION)
     parser.formatter_class = RawDefaultsFormatter
     parser.add_argument("--expected", required=True, type=Path,
                         help="golden file, e.g. tests/regression/expected_ci.json")
@@ -35,7 +35,7 @@ def register(subparsers) -> None:
     parser.add_argument("--reason", default=None, help="why the golden numbers change (required with --update)")
 
 
-def _run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     from uasbench.errors import ConfigError
     from uasbench.regression import collect_results, compare, format_comparison, load_golden, update_golden
 

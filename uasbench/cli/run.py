@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import (RawDefaultsFormatter, add_batch_size_argument, add_command, non_negative_int,
+from uasbench.cli.common import (RawDefaultsFormatter, add_batch_size_argument, add_command, non_negative_int,
                                   positive_int)
 
 PROMPT_MODES = ("none", "random", "random-per-image", "best-match", "best-match-agnostic")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli._common import add_command, add_config_argument
+from uasbench.cli.common import add_command, add_config_argument
 
 
 def run(args: argparse.Namespace) -> int:

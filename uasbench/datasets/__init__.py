@@ -9,21 +9,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 _EXPORTS = {
-    "Sample": "uasbench.datasets.sample",
-    "DATASETS": "uasbench.datasets.sample",
-    "load_dataset": "uasbench.datasets.registry",
+    "Sample": "uasbench.datasets.benchmarks.sample",
+    "DATASETS": "uasbench.datasets.benchmarks.sample",
+    "load_dataset": "uasbench.datasets.benchmarks.registry",
     "read_image": "uasbench.datasets.imageio",
     "read_mask": "uasbench.datasets.imageio",
-    "OFFICIAL_COUNTS": "uasbench.datasets.counts",
-    "count_samples": "uasbench.datasets.counts",
+    "OFFICIAL_COUNTS": "uasbench.datasets.benchmarks.counts",
+    "count_samples": "uasbench.datasets.benchmarks.counts",
 }
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from uasbench.datasets.counts import OFFICIAL_COUNTS, count_samples
+    from uasbench.datasets.benchmarks.counts import OFFICIAL_COUNTS, count_samples
     from uasbench.datasets.imageio import read_image, read_mask
-    from uasbench.datasets.registry import load_dataset
-    from uasbench.datasets.sample import DATASETS, Sample
+    from uasbench.datasets.benchmarks.registry import load_dataset
+    from uasbench.datasets.benchmarks.sample import DATASETS, Sample
 
 
 def __getattr__(name: str) -> Any:

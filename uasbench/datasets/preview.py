@@ -108,7 +108,7 @@ def change_pair_items(root: str | Path, n: int, seed: int, augmented: bool = Fal
 
     ``augmented`` shows training items instead (train split, CYWS augmentation drawn with ``seed``).
     """
-    from uasbench.datasets.pair_dataset import ChangePairDataset, load_pair_arrays, read_manifest
+    from uasbench.datasets.change_pairs.dataset import ChangePairDataset, load_pair_arrays, read_manifest
 
     if augmented:
         data = ChangePairDataset(root, split="train", augment=True, seed=seed)
@@ -156,8 +156,8 @@ def anomaly_benchmark_items(root: str | Path, n: int, seed: int, dataset: str = 
 def anomaly_synthesis_items(root: str | Path | None, n: int, seed: int, dataset: str = "mvtec", size: int = 256
                             ) -> tuple[list[list[np.ndarray]], list[str], list[str]]:
     """OneNIP's synthesizer on normal train images of ``root`` (or skimage photos): image | augmented | mask."""
-    from uasbench.datasets.anomaly_synthesis import AnomalySynthesizer
-    from uasbench.datasets.textures import TextureSource
+    from uasbench.datasets.anomalies.synthesis import AnomalySynthesizer
+    from uasbench.datasets.anomalies.textures import TextureSource
 
     rng = np.random.default_rng(seed)
     images, captions = _normal_images(root, n, rng, dataset, size)
@@ -172,7 +172,7 @@ def anomaly_synthesis_items(root: str | Path | None, n: int, seed: int, dataset:
 def _normal_images(root: str | Path | None, n: int, rng: np.random.Generator, dataset: str, size: int
                    ) -> tuple[list[np.ndarray], list[str]]:
     if root is None:
-        from uasbench.datasets.change_sources import PHOTO_NAMES, load_photos, random_crop
+        from uasbench.datasets.change_pairs.sources import PHOTO_NAMES, load_photos, random_crop
 
         photos = load_photos(max(256, 2 * size))
         picks = rng.integers(len(photos), size=n)

@@ -23,7 +23,7 @@ def count_parameters(module: nn.Module) -> dict[str, int]:
 
 class Method:
     """A method owns ``model`` (an ``nn.Module``), reports parameter counts and its backbone's weight source,
-    can ``fit`` on k normal images (k = 0 for zero-shot; trainable methods train through ``uasbench.training``)
+    can ``fit`` on k normal images (k = 0 for zero-shot; trainable methods train through ``uasbench.training.loop``)
     and ``predict`` anomaly maps (B, H, W) and image scores (B,) for a query batch (and a prompt batch or None).
 
     Images are RGB float tensors in [0, 1], shape (B, 3, H, W); each method normalises inside.

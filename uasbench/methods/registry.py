@@ -15,14 +15,14 @@ from uasbench.errors import ConfigError
 # Which module defines each method name; the module registers the class with @register_method on import.
 METHOD_MODULES: dict[str, str] = {
     "metauas": "uasbench.methods.metauas",
-    "patchcore": "uasbench.methods.patchcore",
-    "clip": "uasbench.methods.clip_zeroshot",
-    "winclip": "uasbench.methods.winclip",
-    "winclip+": "uasbench.methods.winclip",
+    "patchcore": "uasbench.methods.patchcore.method",
+    "clip": "uasbench.methods.clip.zeroshot",
+    "winclip": "uasbench.methods.clip.winclip",
+    "winclip+": "uasbench.methods.clip.winclip",
     "prompt-diff": "uasbench.methods.sanity",
     "random": "uasbench.methods.sanity",
-    "onenip": "uasbench.methods.onenip",
-    "uniad": "uasbench.methods.uniad",
+    "onenip": "uasbench.methods.reconstruction.onenip",
+    "uniad": "uasbench.methods.reconstruction.uniad",
 }
 
 _REGISTRY: dict[str, type] = {}

@@ -16,8 +16,8 @@ from torch import nn
 
 from uasbench.errors import ConfigError
 from uasbench.methods.base import Method
-from uasbench.methods.coreset import CategoryMemory, check_image_batch, content_key
-from uasbench.methods.patchcore import gaussian_smooth
+from uasbench.methods.memory import CategoryMemory, check_image_batch, content_key
+from uasbench.methods.patchcore.method import gaussian_smooth
 from uasbench.methods.registry import register_method
 
 

@@ -27,7 +27,7 @@ from uasbench.io import ensure_writable_dir
 from uasbench.outdir import check_replaceable_dir, remove_stale_staging, replaced_dir
 from uasbench.pipeline.images import load_images, load_masks
 from uasbench.pipeline.methods import build_run_method, clip_prior_model, global_features
-from uasbench.prompts import BestMatchIndex, prompt_file_for, random_prompt_indices
+from uasbench.pipeline.prompts import BestMatchIndex, prompt_file_for, random_prompt_indices
 
 LOADER_OF_KIND = {"synthetic-ad": "mvtec", "mvtec": "mvtec", "visa": "visa", "btad": "btad", "goodsad": "goodsad",
                   "folder": "folder"}

@@ -81,9 +81,9 @@ def custom_config(root: str | Path, method: str, out: str | Path, checkpoint: st
 
 def check_data(config: dict, dataset: str) -> str:
     """The data check of ``uasbench data check`` (every image and mask read): a bad folder fails before any model."""
-    from uasbench.datasets.counts import compare_with_official, count_samples, format_count_table
-    from uasbench.datasets.registry import load_dataset
-    from uasbench.datasets.validation import validate_samples
+    from uasbench.datasets.benchmarks.counts import compare_with_official, count_samples, format_count_table
+    from uasbench.datasets.benchmarks.registry import load_dataset
+    from uasbench.datasets.benchmarks.validation import validate_samples
 
     spec = config["datasets"][dataset]
     samples = load_dataset(spec["kind"], spec["root"], validate=False)

@@ -18,12 +18,12 @@ from uasbench.errors import ConfigError
 from uasbench.io import atomic_path, check_creatable_dir, write_json
 from uasbench.methods import create
 from uasbench.pipeline.methods import method_kwargs, model_dir
-from uasbench.training import TrainSpec, train
+from uasbench.training.loop import TrainSpec, train
 
 # Where each trainable method's training hooks live (dataset builder, loss, defaults).
 TRAINING_HOOKS = {"metauas": "uasbench.methods.metauas.training",
-                  "onenip": "uasbench.methods.reconstruction_training",
-                  "uniad": "uasbench.methods.reconstruction_training"}
+                  "onenip": "uasbench.methods.reconstruction.training",
+                  "uniad": "uasbench.methods.reconstruction.training"}
 
 FALLBACKS = {"epochs": 1, "batch_size": 8, "lr": 1e-4, "weight_decay": 1e-4, "seed": 0}
 

@@ -2,7 +2,7 @@
 
 ``create("metauas", backbone="efficientnet_b4", alignment="soft", fusion="cat", decoder="unet")`` is the official
 configuration; ``checkpoint=`` loads a uasbench state dict (``uasbench convert metauas-official`` makes one from the
-released weights). Training is done by ``uasbench.training``; this module only builds and runs the network.
+released weights). Training is done by ``uasbench.training.loop``; this module only builds and runs the network.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Training hooks for MetaUAS (used by ``uasbench train``): one-prompt meta-learning on synthesized change pairs.
 
 Each meta-task is one (prompt, query) pair with its change mask; the loss is binary cross-entropy on the logits
-(paper Eq. 7). The optimiser (AdamW, lr / weight decay from the config) and the loop live in ``uasbench.training``.
+(paper Eq. 7). The optimiser (AdamW, lr / weight decay from the config) and the loop live in ``uasbench.training.loop``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ TRAIN_DEFAULTS = {"epochs": 30, "batch_size": 128, "lr": 1e-4, "weight_decay": 5
 
 
 def training_dataset(config: dict, entry: dict):
-    from uasbench.datasets.pair_dataset import AugmentConfig, ChangePairDataset
+    from uasbench.datasets.change_pairs.dataset import AugmentConfig, ChangePairDataset
 
     opts = entry.get("data_options", {})
     augment = opts.get("augment", "cyws")

@@ -1,9 +1,0 @@
-"""``uasbench convert uniad-official IN OUT.pt``: official UniAD weights → uasbench state dict."""
-
-from __future__ import annotations
-
-from uasbench.cli._convert_onenip import register_official_converter
-
-
-def register(group_subparsers) -> None:
-    register_official_converter(group_subparsers, "uniad")

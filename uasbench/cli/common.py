@@ -1,0 +1,94 @@
+"""Helpers every command module uses so all commands share the same options and behaviour."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any, Callable
+
+from uasbench.devices import DEVICE_CHOICES
+
+Handler = Callable[[argparse.Namespace], Any]
+
+
+class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Appends ``(default: X)`` only where it says something: not when the help already states its default, and
+    not for a None/False default (an optional value or a flag), which read as "(default: None)"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default is None or action.default is False or action.default == argparse.SUPPRESS \
+                or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+class RawDefaultsFormatter(argparse.RawDescriptionHelpFormatter, DefaultsFormatter):
+    """A description whose line breaks are kept (lists, exit statuses), with the options' defaults as above."""
+
+
+def add_command(subparsers: Any, name: str, help: str, func: Handler, description: str | None = None,
+                device: bool = False) -> argparse.ArgumentParser:
+    """Add a leaf command; ``device=True`` for a command that computes on a device (it gets ``--device``)."""
+    parser = subparsers.add_parser(name, help=help, description=description or help, formatter_class=DefaultsFormatter)
+    if device:
+        add_device_argument(parser)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                        help="compute device; auto = CUDA when present, else CPU")
+
+
+def add_batch_size_argument(parser: argparse.ArgumentParser, default: int = 16) -> None:
+    parser.add_argument("--batch-size", type=positive_int, default=default,
+                        help="query images per forward pass (lower it when the device runs out of memory)")
+
+
+def add_group(subparsers: Any, name: str, help: str) -> Any:
+    """Add a command group (``uasbench data ...``) and return its sub-subparsers."""
+    group = subparsers.add_parser(name, help=help, description=help)
+    group.set_defaults(func=None, group_parser=group)
+    return group.add_subparsers(dest=f"{name}_command", metavar="SUBCOMMAND", title="subcommands")
+
+
+def add_group_from_package(subparsers: Any, package: str, help: str) -> Any:
+    """A command group (``uasbench data ...``) whose subcommands are the modules of the package ``package``.
+
+    Each module is named after its command (``make_change_pairs.py`` for ``make-change-pairs``) and defines
+    ``register(group_subparsers)`` and ``run(args)``; a module that cannot be imported is an error, never skipped.
+    """
+    import importlib
+    import pkgutil
+
+    module = importlib.import_module(package)
+    group = add_group(subparsers, package.rsplit(".", 1)[-1], help)
+    for info in sorted(pkgutil.iter_modules(module.__path__), key=lambda m: m.name):
+        importlib.import_module(f"{package}.{info.name}").register(group)
+    return group
+
+
+def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", default="config/config.yaml",
+                        help="workflow config (config/config.yaml = embedded tier, config/paper.yaml = paper scale)")
+
+
+def _int_at_least(text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < low:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed: must be a whole number >= {low}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type of counts and sizes (batch size, threads, images): 0 or -3 is a usage error, not a crash later."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type of seeds: numpy's generators refuse negative seeds, so refuse them before any work."""
+    return _int_at_least(text, 0)

@@ -1,0 +1,53 @@
+"""``load_dataset(name, root, ...)``: one entry point over the per-benchmark loaders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from uasbench.datasets.benchmarks.btad import load_btad
+from uasbench.datasets.benchmarks.folder import FOLDER, scan_mvtec_layout
+from uasbench.datasets.benchmarks.goodsad import load_goodsad
+from uasbench.datasets.benchmarks.mvtec import load_mvtec
+from uasbench.datasets.benchmarks.sample import DATASETS, SPLITS, Sample, sample_sort_key
+from uasbench.datasets.benchmarks.validation import validate_samples
+from uasbench.datasets.benchmarks.visa import load_visa
+from uasbench.errors import ConfigError
+
+Loader = Callable[[str | Path, tuple[str, ...], list[str] | None], list[Sample]]
+
+
+def _load_folder(root: str | Path, splits: tuple[str, ...], categories: list[str] | None) -> list[Sample]:
+    return scan_mvtec_layout(root, FOLDER, splits, categories)
+
+
+LOADERS: dict[str, Loader] = {
+    "mvtec": load_mvtec,
+    "visa": load_visa,
+    "btad": load_btad,
+    "goodsad": load_goodsad,
+    "folder": _load_folder,
+}
+assert tuple(LOADERS) == DATASETS
+
+
+def load_dataset(name: str, root: str | Path, split: str | None = None, categories: list[str] | None = None,
+                 validate: bool = True) -> list[Sample]:
+    """Samples of one benchmark in a sorted, deterministic order.
+
+    ``split`` None means train and test. The folder structure (root, categories, masks present, VisA csv) is
+    always checked; ``validate`` additionally reads every image and mask header (readable, sizes agree; for
+    the slower byte-level check see :func:`uasbench.datasets.benchmarks.validation.validate_samples` with ``deep=True``).
+    Problems raise :class:`uasbench.errors.DataError` naming the files.
+    """
+    if name not in LOADERS:
+        raise ConfigError(f"unknown dataset {name!r} (choose one of {', '.join(DATASETS)})")
+    if split is not None and split not in SPLITS:
+        raise ConfigError(f"unknown split {split!r} (choose train, test or None for both)")
+    if categories is not None and (isinstance(categories, str) or not categories):
+        raise ConfigError(f"categories must be a non-empty list of names or None, got {categories!r}")
+    splits = SPLITS if split is None else (split,)
+    samples = sorted(LOADERS[name](root, splits, list(categories) if categories else None), key=sample_sort_key)
+    if validate:
+        validate_samples(samples, f"{name} root {root}")
+    return samples

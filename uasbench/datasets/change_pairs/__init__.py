@@ -1,0 +1,1 @@
+"""MetaUAS training data: synthesized change-segmentation pairs (sources, generator, training dataset)."""

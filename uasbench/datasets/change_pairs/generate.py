@@ -1,0 +1,241 @@
+"""Synthetic change-segmentation pairs for MetaUAS training (paper §3.3 and appendix A; CYWS data recipe).
+
+A pair is (prompt, query, mask): ``mask`` marks the query pixels that changed semantically.
+
+* object level: remove a random set of instances by inpainting their union mask ("disappearance";
+  the swapped pair is "appearance"), or paste one or more instances cut from another image ("exchange");
+* local region: a Perlin-noise mask filled with another image's pixels (DRAEM style), kind "local".
+
+``generate_change_pairs`` writes a sharded dataset: ``manifest.json`` plus ``shard-00000.npz``... with uint8
+``prompt`` (n, H, W, 3), ``query`` (n, H, W, 3) and ``mask`` (n, H, W) in {0, 1}. Pair ``i`` is drawn from
+``numpy.random.default_rng([seed, i])`` alone, so the output does not depend on the order of generation.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import cv2
+import numpy as np
+
+from uasbench.datasets.change_pairs.sources import Scene, SceneSource
+from uasbench.errors import ConfigError, DataError
+from uasbench.io import make_temp_dir, save_npz, write_json
+
+GENERATOR_VERSION = 1
+CHANGE_KINDS = ("object", "local")
+CHANGE_TYPES = ("disappearance", "appearance", "exchange", "local")
+PASTE_PROBABILITY = 0.5  # CYWS: half of the object pairs are copy-paste, half inpainting
+MAX_REMOVED_AREA = 0.5  # stop adding instances to the removal set once their union covers this fraction
+
+Inpainter = Callable[[np.ndarray, np.ndarray], np.ndarray]
+INPAINTERS: dict[str, Inpainter] = {}
+
+
+@dataclass
+class ChangePair:
+    prompt: np.ndarray  # uint8 (H, W, 3)
+    query: np.ndarray  # uint8 (H, W, 3)
+    mask: np.ndarray  # uint8 (H, W) in {0, 1}
+    kind: str  # "object" | "local"
+    change: str  # one of CHANGE_TYPES
+
+
+# --------------------------------------------------------------------------------------------- inpainters
+def register_inpainter(name: str) -> Callable[[Inpainter], Inpainter]:
+    """Register ``fn(image_uint8_rgb, mask_uint8) -> image`` under ``name`` (e.g. a LaMa wrapper)."""
+
+    def decorate(fn: Inpainter) -> Inpainter:
+        INPAINTERS[name] = fn
+        return fn
+
+    return decorate
+
+
+def get_inpainter(name: str) -> Inpainter:
+    if name not in INPAINTERS:
+        raise ConfigError(f"unknown inpainter {name!r}; registered: {', '.join(sorted(INPAINTERS))}")
+    return INPAINTERS[name]
+
+
+@register_inpainter("telea")
+def inpaint_telea(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """OpenCV fast-marching inpainting (Telea 2004); the paper uses LaMa, which is not bundled."""
+    return cv2.inpaint(image, mask.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+
+
+@register_inpainter("ns")
+def inpaint_navier_stokes(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    return cv2.inpaint(image, mask.astype(np.uint8), 3, cv2.INPAINT_NS)
+
+
+# --------------------------------------------------------------------------------------------- single pairs
+def removal_pair(scene: Scene, inpainter: Inpainter, rng: np.random.Generator) -> ChangePair:
+    """Inpaint the union of a random set of instances; swap prompt/query with p=0.5 (disappearance/appearance)."""
+    if not scene.instances:
+        raise ValueError("removal needs a scene with at least one instance")
+    order = rng.permutation(len(scene.instances))
+    wanted = int(rng.integers(1, len(order) + 1))
+    mask = np.zeros(scene.image.shape[:2], bool)
+    limit = MAX_REMOVED_AREA * mask.size
+    for count, idx in enumerate(order[:wanted]):
+        candidate = mask | scene.instances[idx]
+        if count > 0 and candidate.sum() > limit:
+            break
+        mask = candidate
+    removed = inpainter(scene.image, mask.astype(np.uint8))
+    if rng.random() < 0.5:
+        return ChangePair(scene.image, removed, mask.astype(np.uint8), "object", "disappearance")
+    return ChangePair(removed, scene.image, mask.astype(np.uint8), "object", "appearance")
+
+
+def paste_pair(target: np.ndarray, donor: Scene, rng: np.random.Generator, max_instances: int = 3,
+               scale_range: tuple[float, float] = (0.7, 1.3)) -> ChangePair:
+    """Paste 1..``max_instances`` donor instances (hard edges) at random places; mask = exactly the pasted pixels."""
+    if not donor.instances:
+        raise ValueError("pasting needs a donor scene with at least one instance")
+    size_h, size_w = target.shape[:2]
+    query = target.copy()
+    mask = np.zeros((size_h, size_w), bool)
+    count = int(rng.integers(1, min(max_instances, len(donor.instances)) + 1))
+    for idx in rng.choice(len(donor.instances), size=count, replace=False):
+        instance = donor.instances[idx]
+        ys, xs = np.nonzero(instance)
+        y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+        patch, patch_mask = donor.image[y0:y1, x0:x1], instance[y0:y1, x0:x1].astype(np.uint8)
+        scale = rng.uniform(*scale_range)
+        h = int(np.clip(round((y1 - y0) * scale), 1, size_h))
+        w = int(np.clip(round((x1 - x0) * scale), 1, size_w))
+        patch = cv2.resize(patch, (w, h), interpolation=cv2.INTER_LINEAR)
+        patch_mask = cv2.resize(patch_mask, (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+        top, left = int(rng.integers(0, size_h - h + 1)), int(rng.integers(0, size_w - w + 1))
+        query[top:top + h, left:left + w][patch_mask] = patch[patch_mask]
+        mask[top:top + h, left:left + w] |= patch_mask
+    return ChangePair(target, query, mask.astype(np.uint8), "object", "exchange")
+
+
+def local_pair(base: np.ndarray, donor: np.ndarray, rng: np.random.Generator, min_pixels: int = 16,
+               attempts: int = 20) -> ChangePair:
+    """DRAEM-style: a Perlin mask of ``base`` filled with ``donor`` pixels (no blending); order swapped with p=0.5.
+
+    Masks under ``min_pixels`` are redrawn up to ``attempts`` times (then the largest draw is kept), so a
+    pair rarely carries a change too small to learn from.
+    """
+    from uasbench.datasets.anomalies.perlin import perlin_mask
+
+    mask = perlin_mask(base.shape[:2], rng)
+    for _ in range(attempts - 1):
+        if mask.sum() >= min_pixels:
+            break
+        mask = max(mask, perlin_mask(base.shape[:2], rng), key=np.sum)
+    changed = np.where(mask[:, :, None], donor, base)
+    if rng.random() < 0.5:
+        base, changed = changed, base
+    return ChangePair(base, changed, mask.astype(np.uint8), "local", "local")
+
+
+def synthesize_pair(source: SceneSource, kinds: Sequence[str], inpainter: Inpainter,
+                    rng: np.random.Generator) -> ChangePair:
+    """One pair; with both kinds allowed each is drawn with p=0.5 (paper appendix A)."""
+    kind = kinds[int(rng.integers(len(kinds)))]
+    if kind == "local":
+        return local_pair(source.any_image(rng), source.any_image(rng), rng)
+    if rng.random() < PASTE_PROBABILITY:
+        return paste_pair(source.any_image(rng), source.scene_with_instances(rng), rng)
+    return removal_pair(source.scene_with_instances(rng), inpainter, rng)
+
+
+# --------------------------------------------------------------------------------------------- dataset writer
+def parse_kinds(kinds: str | Sequence[str]) -> tuple[str, ...]:
+    """``"object,local"`` or a sequence -> validated tuple in canonical order."""
+    items = [k.strip() for k in kinds.split(",")] if isinstance(kinds, str) else list(kinds)
+    unknown = sorted(set(items) - set(CHANGE_KINDS))
+    if unknown or not items:
+        raise ConfigError(f"kinds must be a non-empty subset of {CHANGE_KINDS}, got {items}")
+    return tuple(k for k in CHANGE_KINDS if k in items)
+
+
+def validation_ids(n_pairs: int, val_fraction: float, seed: int) -> set[int]:
+    """The fixed validation subset: round(n * fraction) pair ids drawn from the seed (95/5 in the paper)."""
+    n_val = int(round(n_pairs * val_fraction))
+    rng = np.random.default_rng([seed, 0x5EED])
+    return set(rng.choice(n_pairs, size=n_val, replace=False).tolist()) if n_val else set()
+
+
+def generate_change_pairs(out: str | Path, source: SceneSource, n_pairs: int, seed: int, image_size: int,
+                          kinds: str | Sequence[str] = CHANGE_KINDS, val_fraction: float = 0.05,
+                          inpainter: str = "telea", shard_size: int = 256, force: bool = False,
+                          source_info: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
+    """Write the sharded pair dataset to ``out`` (built in a temp dir, renamed at the end) and return its manifest."""
+    from tqdm import tqdm
+
+    kinds = parse_kinds(kinds)
+    inpaint_fn = get_inpainter(inpainter)
+    if n_pairs < 1 or shard_size < 1:
+        raise ConfigError(f"n_pairs and shard_size must be positive, got {n_pairs} and {shard_size}")
+    if not 0.0 <= val_fraction < 1.0:
+        raise ConfigError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    out = Path(out)
+    if out.exists() and not force:
+        raise DataError(f"output {out} already exists; pass --force to overwrite it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    val_ids = validation_ids(n_pairs, val_fraction, seed)
+    tmp = make_temp_dir(out.parent, prefix=f".{out.name}.tmp-")
+    try:
+        rows: list[dict[str, Any]] = []
+        buffer: list[ChangePair] = []
+        for pair_id in tqdm(range(n_pairs), desc="change pairs", unit="pair", disable=not progress):
+            pair = synthesize_pair(source, kinds, inpaint_fn, np.random.default_rng([seed, pair_id]))
+            if pair.prompt.shape != (image_size, image_size, 3):
+                raise DataError(f"source gave a {pair.prompt.shape} image, expected {image_size}x{image_size}x3")
+            rows.append({"id": pair_id, "split": "val" if pair_id in val_ids else "train", "kind": pair.kind,
+                         "change": pair.change, "shard": pair_id // shard_size, "index": len(buffer)})
+            buffer.append(pair)
+            if len(buffer) == shard_size or pair_id == n_pairs - 1:
+                _write_shard(tmp / shard_name(pair_id // shard_size), buffer)
+                buffer = []
+        manifest = {"generator": "uasbench.datasets.change_pairs.generate", "generator_version": GENERATOR_VERSION,
+                    "seed": seed, "image_size": image_size, "kinds": list(kinds), "inpainter": inpainter,
+                    "val_fraction": val_fraction, "shard_size": shard_size,
+                    "n_shards": (n_pairs + shard_size - 1) // shard_size, "source": source_info or {},
+                    "counts": _counts(rows), "pairs": rows}
+        write_json(tmp / "manifest.json", manifest)
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def shard_name(index: int) -> str:
+    return f"shard-{index:05d}.npz"
+
+
+def _write_shard(path: Path, pairs: list[ChangePair]) -> None:
+    save_npz(path, prompt=np.stack([p.prompt for p in pairs]), query=np.stack([p.query for p in pairs]),
+             mask=np.stack([p.mask for p in pairs]).astype(np.uint8))
+
+
+def _counts(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    counts: dict[str, Any] = {"total": len(rows)}
+    for key in ("split", "kind", "change"):
+        counts[key] = {}
+        for row in rows:
+            counts[key][row[key]] = counts[key].get(row[key], 0) + 1
+    return counts
+
+
+def _replace_dir(new: Path, out: Path) -> None:
+    """Move the finished temp dir onto ``out``; an old ``out`` (only with force) is renamed away first."""
+    if out.exists():
+        trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+        trash.rmdir()
+        out.rename(trash)
+        new.rename(out)
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        new.rename(out)

@@ -1,0 +1,1 @@
+"""The embedded benchmark: an MVTec-layout anomaly dataset generated from real photos and rendered objects."""

@@ -1,0 +1,1 @@
+"""CLIP-based methods: zero-shot CLIP, WinCLIP and WinCLIP+ (prompt ensembles, multi-scale windows)."""

@@ -1,0 +1,1 @@
+"""The generic training loop every trainable method shares (checkpoints, resume, progress)."""
