@@ -183,6 +183,16 @@ def test_writer_is_deterministic_and_seed_dependent(tmp_path):
     assert not np.array_equal(load("a"), load("c"))
 
 
+def test_writer_output_does_not_depend_on_the_number_of_workers(tmp_path):
+    """Pairs are synthesized in worker processes; the shards and manifest are byte-identical to one process."""
+    _generate(tmp_path / "one", seed=5, workers=1)
+    _generate(tmp_path / "three", seed=5, workers=3)
+    names = sorted(p.name for p in (tmp_path / "one").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "three").iterdir()) and len(names) >= 3
+    for name in names:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "three" / name).read_bytes(), name
+
+
 def test_writer_refuses_overwrite_and_leaves_nothing_on_failure(tmp_path):
     out = tmp_path / "pairs"
     _generate(out, n_pairs=4)

@@ -35,6 +35,9 @@ def register(group_subparsers) -> None:
     parser.add_argument("--inpainter", default="telea",
                         help="inpainting method for object removal: telea or ns (OpenCV), or a registered name")
     parser.add_argument("--shard-size", type=positive_int, default=256, help="pairs per .npz shard")
+    parser.add_argument("--workers", type=non_negative_int, default=None,
+                        help="processes that synthesize pairs in parallel (default: one per available core; "
+                             "0 or 1 = this process); the output is the same for any number")
     parser.add_argument("--force", action="store_true", help="replace an existing --out folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -58,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     manifest = generate_change_pairs(args.out, source, n_pairs=args.n_pairs, seed=args.seed,
                                      image_size=args.image_size, kinds=args.kinds, val_fraction=args.val_fraction,
                                      inpainter=args.inpainter, shard_size=args.shard_size, force=args.force,
-                                     source_info=info, progress=not args.quiet)
+                                     source_info=info, progress=not args.quiet, workers=args.workers)
     counts = manifest["counts"]
     print(f"wrote {counts['total']} pairs ({counts['split']}, {counts['change']}) to {args.out} "
           f"in {time.perf_counter() - start:.1f} s")

@@ -8,16 +8,19 @@ A pair is (prompt, query, mask): ``mask`` marks the query pixels that changed se
 
 ``generate_change_pairs`` writes a sharded dataset: ``manifest.json`` plus ``shard-00000.npz``... with uint8
 ``prompt`` (n, H, W, 3), ``query`` (n, H, W, 3) and ``mask`` (n, H, W) in {0, 1}. Pair ``i`` is drawn from
-``numpy.random.default_rng([seed, i])`` alone, so the output does not depend on the order of generation.
+``numpy.random.default_rng([seed, i])`` alone, so the output does not depend on the order of generation nor on
+the number of worker processes that synthesize pairs in parallel (``workers``).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -169,12 +172,17 @@ def validation_ids(n_pairs: int, val_fraction: float, seed: int) -> set[int]:
 def generate_change_pairs(out: str | Path, source: SceneSource, n_pairs: int, seed: int, image_size: int,
                           kinds: str | Sequence[str] = CHANGE_KINDS, val_fraction: float = 0.05,
                           inpainter: str = "telea", shard_size: int = 256, force: bool = False,
-                          source_info: dict[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
-    """Write the sharded pair dataset to ``out`` (built in a temp dir, renamed at the end) and return its manifest."""
+                          source_info: dict[str, Any] | None = None, progress: bool = True,
+                          workers: int | None = 1) -> dict[str, Any]:
+    """Write the sharded pair dataset to ``out`` (built in a temp dir, renamed at the end) and return its manifest.
+
+    ``workers`` processes synthesize pairs in parallel (None = one per available core); the bytes written are the
+    same for any number of workers.
+    """
     from tqdm import tqdm
 
     kinds = parse_kinds(kinds)
-    inpaint_fn = get_inpainter(inpainter)
+    get_inpainter(inpainter)  # an unknown name fails before any work
     if n_pairs < 1 or shard_size < 1:
         raise ConfigError(f"n_pairs and shard_size must be positive, got {n_pairs} and {shard_size}")
     if not 0.0 <= val_fraction < 1.0:
@@ -188,8 +196,9 @@ def generate_change_pairs(out: str | Path, source: SceneSource, n_pairs: int, se
     try:
         rows: list[dict[str, Any]] = []
         buffer: list[ChangePair] = []
-        for pair_id in tqdm(range(n_pairs), desc="change pairs", unit="pair", disable=not progress):
-            pair = synthesize_pair(source, kinds, inpaint_fn, np.random.default_rng([seed, pair_id]))
+        pairs = _synthesized(source, kinds, inpainter, seed, n_pairs, default_workers() if workers is None else workers)
+        for pair_id, pair in enumerate(tqdm(pairs, total=n_pairs, desc="change pairs", unit="pair",
+                                            disable=not progress)):
             if pair.prompt.shape != (image_size, image_size, 3):
                 raise DataError(f"source gave a {pair.prompt.shape} image, expected {image_size}x{image_size}x3")
             rows.append({"id": pair_id, "split": "val" if pair_id in val_ids else "train", "kind": pair.kind,
@@ -209,6 +218,45 @@ def generate_change_pairs(out: str | Path, source: SceneSource, n_pairs: int, se
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return manifest
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+# The source and settings of the worker processes, set once per process by ``_init_worker`` (a fork inherits them).
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(source: SceneSource, kinds: tuple[str, ...], inpainter: str, seed: int,
+                 pool_worker: bool = False) -> None:
+    if pool_worker:  # one OpenCV thread per worker process: the processes already use every core
+        cv2.setNumThreads(1)
+    _WORKER.update(source=source, kinds=kinds, inpaint=get_inpainter(inpainter), seed=seed)
+
+
+def _synthesize_id(pair_id: int) -> ChangePair:
+    return synthesize_pair(_WORKER["source"], _WORKER["kinds"], _WORKER["inpaint"],
+                           np.random.default_rng([_WORKER["seed"], pair_id]))
+
+
+def _synthesized(source: SceneSource, kinds: tuple[str, ...], inpainter: str, seed: int, n_pairs: int,
+                 workers: int) -> Iterator[ChangePair]:
+    """Pairs 0..n-1 in order, synthesized in ``workers`` processes (in this one for workers <= 1)."""
+    if workers < 0:
+        raise ConfigError(f"workers must be >= 0, got {workers}")
+    if workers <= 1 or n_pairs < 2:
+        _init_worker(source, kinds, inpainter, seed)
+        yield from map(_synthesize_id, range(n_pairs))
+        return
+    # fork shares the loaded source photos/annotations without pickling them; spawn (other platforms) pickles them
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    with context.Pool(min(workers, n_pairs), initializer=_init_worker,
+                      initargs=(source, kinds, inpainter, seed, True)) as pool:
+        # modest chunks keep the ordered stream flowing to the shard writer and the progress bar
+        yield from pool.imap(_synthesize_id, range(n_pairs), chunksize=max(1, min(16, n_pairs // (4 * workers))))
 
 
 def shard_name(index: int) -> str:
