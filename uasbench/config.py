@@ -9,7 +9,10 @@ from typing import Any
 
 import yaml
 
+from uasbench.datasets.splits import dataset_root
 from uasbench.errors import ConfigError
+
+__all__ = ["dataset_root", "load_config", "load_schema", "validate_config"]
 
 
 def load_schema() -> dict[str, Any]:
@@ -34,6 +37,7 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
         raise ConfigError(f"{source}: invalid value at {_key_path(err.absolute_path)}: {err.message}")
     training = config.get("training", {})
     _check_run_methods(config, source)
+    _check_training_methods(config, source)
     for name, run in config["runs"].items():
         if "model" in run and run["model"] not in training:
             raise ConfigError(f"{source}: runs.{name}.model = {run['model']!r} is not a key of 'training' "
@@ -84,20 +88,44 @@ def _check_run_methods(config: dict[str, Any], source: str) -> None:
                               f"{ENTRY_POINT_GROUP!r})")
 
 
+def _check_training_methods(config: dict[str, Any], source: str) -> None:
+    """A training entry's method is a known method whose class declares ``trainable`` (built-in or plug-in)."""
+    from uasbench.methods.registry import ENTRY_POINT_GROUP, list_methods, method_class
+
+    for name, entry in config.get("training", {}).items():
+        known = list_methods()
+        if entry["method"] in known and method_class(entry["method"]).trainable:  # a broken plug-in's error here
+            continue
+        what = "is not trainable" if entry["method"] in known else "is not a known method"
+        raise ConfigError(f"{source}: invalid value at training.{name}.method: {entry['method']!r} {what} "
+                          f"(trainable methods: {', '.join(m for m in known if _trainable(m))}; a package adds one "
+                          f"through the entry point group {ENTRY_POINT_GROUP!r})")
+
+
+def _trainable(name: str) -> bool:
+    """Whether the method ``name`` declares itself trainable; a plug-in that fails to load is not."""
+    from uasbench.methods.registry import method_class
+
+    try:
+        return bool(method_class(name).trainable)
+    except ConfigError:
+        return False
+
+
 def _check_method_options(config: dict[str, Any], source: str) -> None:
     """Option names of every training entry and run against the method's constructor (imports the method modules,
     builds nothing), so a misspelt option fails here instead of hours into a job or silently as a default."""
-    from uasbench.methods.registry import check_options
-    from uasbench.pipeline.methods import method_kwargs
+    from uasbench.methods.registry import check_options, method_class
 
     training = config.get("training", {})
     for name, entry in training.items():
-        check_options(entry["method"], method_kwargs(entry), f"{source}: training.{name}.options")
+        check_options(entry["method"], method_class(entry["method"]).entry_kwargs(entry),
+                      f"{source}: training.{name}.options")
     for name, run in config["runs"].items():
         if "model" in run:  # a run's options override the trained model's constructor options
             entry = training[run["model"]]
-            check_options(entry["method"], {**method_kwargs(entry), **run.get("options", {})},
-                          f"{source}: runs.{name}.options")
+            check_options(entry["method"], {**method_class(entry["method"]).entry_kwargs(entry),
+                                            **run.get("options", {})}, f"{source}: runs.{name}.options")
         else:
             check_options(run["method"], run.get("options", {}), f"{source}: runs.{name}.options")
 
@@ -116,13 +144,3 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> di
     if overrides:
         config.update(overrides)
     return validate_config(config, source=str(path))
-
-
-def dataset_root(config: dict[str, Any], dataset: str) -> Path:
-    """Where a dataset lives: generated ones under results/data/<name>, real ones at their configured root."""
-    from uasbench.outdir import inside
-
-    spec = config["datasets"][dataset]
-    if spec["kind"] == "synthetic-ad":
-        return inside(Path(config["results_dir"]) / "data", dataset)
-    return Path(spec["root"])

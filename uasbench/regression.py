@@ -13,13 +13,14 @@ import datetime as dt
 import json
 import math
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
+from uasbench import layout
 from uasbench.errors import DataError
 from uasbench.io import write_json
+from uasbench.provenance import cpu_fingerprint, git_commit, git_dirty, package_versions
 
 FORMAT = "uasbench-regression/1"
 # Absolute tolerances on metrics in [0, 1]; AUPRO integrates a steep curve up to FPR 0.3, so it moves more.
@@ -27,7 +28,6 @@ DEFAULT_TOLERANCES: dict[str, float] = {"I-AUROC": 0.005, "I-AP": 0.005, "I-F1ma
                                         "P-AP": 0.005, "P-F1max": 0.005, "P-AUPRO": 0.01, "default": 0.005}
 STORED_DIGITS = 6  # far below any tolerance; keeps the golden file readable and its diffs small
 _KEY = re.compile(r"^[^|/]+\|[^|/]+\|seed\d+$")
-_FILE = re.compile(r"^seed(\d+)\.json$")
 
 Values = dict[str, float | None]  # metric -> value (None = undefined, written as null by ``uasbench evaluate``)
 
@@ -138,17 +138,26 @@ def _read_json(path: Path, what: str) -> Any:
         raise DataError(f"{path}: cannot read {what} ({type(err).__name__}: {err})") from err
 
 
-def collect_results(results_dir: str | Path) -> dict[str, RunValues]:
-    """Every ``<results_dir>/metrics/<dataset>/<run>/seed<S>.json`` keyed ``"<dataset>|<run>|seed<S>"``."""
-    metrics_dir = Path(results_dir) / "metrics"
-    if not metrics_dir.is_dir():
-        raise DataError(f"{metrics_dir}: no metrics folder (run the workflow first, or pass --results)")
+def collect_results(results_dir: str | Path, files: Sequence[str | Path] | None = None,
+                    config: Mapping[str, Any] | None = None) -> dict[str, RunValues]:
+    """Metrics files keyed ``"<dataset>|<run>|seed<S>"``: ``files`` (the workflow names them), else every
+    ``<results_dir>/metrics/<dataset>/<run>/seed<S>.json``. With ``config``, a file of a run or dataset the config
+    does not define is an error naming it, as is a look-alike name or a paper-protocol copy (``metrics_<p>/``)."""
+    if files is None:
+        where = {"results_dir": str(results_dir)}
+        if not layout.metrics_dir(where).is_dir():
+            raise DataError(f"{layout.metrics_dir(where)}: no metrics folder (run the workflow first, or pass "
+                            "--results)")
+        files = layout.find_metrics_files(where)
     found: dict[str, RunValues] = {}
-    for path in sorted(metrics_dir.glob("*/*/seed*.json")):
-        match = _FILE.match(path.name)
-        if match is None:
-            continue
-        key = run_key(path.parent.parent.name, path.parent.name, int(match.group(1)))
+    for path in map(Path, files):
+        parsed = layout.parse_metrics_file(path, config)
+        if parsed.protocol is not None:
+            raise DataError(f"{path}: metrics under the paper protocol {parsed.protocol!r}; regression compares the "
+                            "configured protocol's metrics/ files")
+        key = run_key(parsed.dataset, parsed.run, parsed.seed)
+        if key in found:
+            raise DataError(f"{path}: a second metrics file of {key}")
         found[key] = _run_values(_read_json(path, "metrics file"), "metrics", path)
     return found
 
@@ -261,42 +270,12 @@ def format_comparison(golden: Golden, result: Comparison, results_dir: str | Pat
     return "\n".join(lines)
 
 
-def _git(cwd: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True, timeout=10, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip()
-
-
 def provenance(reason: str, config_path: str | Path | None, tier: str | None, repo_dir: Path) -> dict[str, Any]:
     """Why and from what the golden values were (re)recorded; git state of the repository holding ``repo_dir``."""
-    from uasbench.cli.env import package_versions
-
-    status = _git(repo_dir, "status", "--porcelain", "--untracked-files=no")
     return {"reason": reason, "date_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "git_sha": _git(repo_dir, "rev-parse", "HEAD") or "unknown",
-            "git_dirty": None if status is None else bool(status),
+            "git_sha": git_commit(repo_dir) or "unknown", "git_dirty": git_dirty(repo_dir),
             "packages": package_versions(), "cpu": cpu_fingerprint(),
             "config": None if config_path is None else str(config_path), "tier": tier}
-
-
-def cpu_fingerprint() -> dict[str, str]:
-    """The CPU and the kernel set torch uses on it: training is bit-reproducible on one such machine, not across
-    instruction sets (AVX2 vs AVX-512 kernels round differently, and a few training epochs amplify that)."""
-    import platform
-
-    import torch
-
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"model": model, "torch_capability": torch.backends.cpu.get_cpu_capability()}
 
 
 def update_golden(path: str | Path, current: Mapping[str, RunValues], reason: str,

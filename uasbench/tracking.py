@@ -18,14 +18,14 @@ import math
 import os
 import re
 import shutil
-import subprocess
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
 from filelock import FileLock
 
+from uasbench import layout
 from uasbench.errors import ConfigError
+from uasbench.provenance import NOT_INSTALLED, git_commit, git_dirty, package_versions
 
 EXPERIMENT_PREFIX = "uasbench"
 KEY_TAG = "uasbench.key"
@@ -39,7 +39,7 @@ def tracking_uri_for(config: dict) -> str:
     uri = (config.get("mlflow") or {}).get("tracking_uri")
     if uri:
         return uri
-    return f"sqlite:///{(Path(config['results_dir']) / 'mlflow.db').resolve()}"
+    return f"sqlite:///{layout.mlflow_db(config).resolve()}"
 
 
 def experiment_name(config: dict, dataset: str) -> str:
@@ -52,7 +52,7 @@ def artifact_root(config: dict) -> Path | None:
     if _db_path(tracking_uri_for(config)) is None:
         return None
     location = (config.get("mlflow") or {}).get("artifact_location") or DEFAULT_ARTIFACT_DIR
-    return Path(config["results_dir"]) / location  # an absolute location stays absolute
+    return layout.in_results(config, location)  # an absolute location stays absolute
 
 
 def ui_command(config: dict, port: int = 5000) -> str:
@@ -115,19 +115,16 @@ def _plain_path(name: str) -> str:
     return "/".join(re.sub(r"[^A-Za-z0-9_.+-]+", "_", part) or "_" for part in name.split("/"))
 
 
-def _git(*args: str) -> str:
-    return subprocess.run(["git", *args], capture_output=True, text=True, timeout=5, check=True).stdout.strip()
-
-
 def environment_tags() -> dict[str, str]:
     """Package versions and MLflow's standard source tags: the commit, and whether tracked files differed from it."""
     tags = {"mlflow.source.type": "LOCAL"}
-    for pkg in ("torch", "timm", "open_clip_torch", "faiss-cpu", "mlflow", "snakemake", "numpy"):
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            tags[f"version.{pkg}"] = metadata.version(pkg)
-    with contextlib.suppress(Exception):
-        tags["git_sha"] = tags["mlflow.source.git.commit"] = _git("rev-parse", "HEAD")
-        tags["uasbench.git.dirty"] = str(bool(_git("status", "--porcelain", "--untracked-files=no"))).lower()
+    tags.update({f"version.{name}": v for name, v in package_versions().items() if v != NOT_INSTALLED})
+    commit = git_commit()
+    if commit is not None:
+        tags["git_sha"] = tags["mlflow.source.git.commit"] = commit
+        dirty = git_dirty()
+        if dirty is not None:
+            tags["uasbench.git.dirty"] = str(dirty).lower()
     return tags
 
 

@@ -42,6 +42,16 @@ def test_misspelt_training_key_is_refused(tmp_path, capsys, typo):
     assert_no_leftovers(tmp_path, out)
 
 
+@pytest.mark.parametrize("method, words", [("patchcore", "is not trainable"), ("metauass", "is not a known method")])
+def test_training_an_untrainable_or_unknown_method_is_refused(tmp_path, capsys, method, words):
+    """The schema names no methods; validation asks the registry which classes declare themselves trainable."""
+    config, out = edited_config(tmp_path, lambda c: c["training"]["m"].update(method=method))
+    code, _, err = validate(capsys, config, out)
+    assert_clean_error(code, err, config, "invalid value at training.m.method", repr(method), words,
+                       "trainable methods: metauas, onenip, uniad")
+    assert_no_leftovers(tmp_path, out)
+
+
 @pytest.mark.parametrize("where, options, named", [
     ("training", {"hidden_dm": 64}, "hidden_dm"),
     ("training", {"dtd_dir": "/data/dtd"}, "dtd_dir"),  # its place is data_options.dtd_dir

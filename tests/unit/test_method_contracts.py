@@ -15,22 +15,9 @@ from uasbench.methods import list_methods
 from uasbench.methods.registry import create
 from uasbench.pipeline.predict import _predict_batches
 
+from tests.fixtures.method_options import OPTIONS, SIZE
+
 torch.set_num_threads(1)
-SIZE = 64
-SMALL_TRANSFORMER = {"backbone": "tf_efficientnet_lite0", "image_size": SIZE, "hidden_dim": 32, "ffn_dim": 64,
-                     "encoder_layers": 1, "decoder_layers": 1}
-#: small but real options per method (random or package weights: the contract is about the batching path)
-OPTIONS: dict[str, dict] = {
-    "metauas": {"backbone": "tf_efficientnet_lite0", "decoder_channels": [128, 64, 32, 32, 16]},
-    "patchcore": {"backbone": "tf_efficientnet_lite0"},
-    "clip": {"model_name": "clip-tiny"},
-    "winclip": {"model_name": "clip-tiny"},
-    "winclip+": {"model_name": "clip-tiny"},
-    "prompt-diff": {"space": "feature"},
-    "random": {},
-    "onenip": SMALL_TRANSFORMER,
-    "uniad": SMALL_TRANSFORMER,
-}
 DEVICE = torch.device("cpu")
 
 

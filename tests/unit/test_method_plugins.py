@@ -1,11 +1,14 @@
 """A separate package adds a method through the entry point group ``uasbench.methods`` (no fork, no registry edit)."""
 
+import re
 import sys
 import types
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from torch import nn
 
 from uasbench.errors import ConfigError
@@ -40,6 +43,13 @@ class Registered(Method):
 """
 
 
+def readme_block(language: str) -> str:
+    """The first ``language`` code block of the README's "Add your method" section."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Add your method", 1)[1]
+    return re.search(rf"```{language}\n(.*?)```", section, re.S).group(1)
+
+
 @pytest.fixture
 def plugin(monkeypatch, tmp_path):
     """A fake installed distribution: entry points of the class form, the module form, a broken one and one that
@@ -48,11 +58,13 @@ def plugin(monkeypatch, tmp_path):
     module.BrightnessMethod = BrightnessMethod
     monkeypatch.setitem(sys.modules, "toy_uas_plugin", module)
     (tmp_path / "toy_uas_registering.py").write_text(MODULE_FORM)
+    (tmp_path / "toy_uas_trainable.py").write_text(readme_block("python"))
     monkeypatch.syspath_prepend(str(tmp_path))
     points = [metadata.EntryPoint("toy", "toy_uas_plugin:BrightnessMethod", registry.ENTRY_POINT_GROUP),
               metadata.EntryPoint("toy-module", "toy_uas_registering", registry.ENTRY_POINT_GROUP),
               metadata.EntryPoint("broken", "toy_uas_plugin:Missing", registry.ENTRY_POINT_GROUP),
-              metadata.EntryPoint("patchcore", "toy_uas_plugin:BrightnessMethod", registry.ENTRY_POINT_GROUP)]
+              metadata.EntryPoint("patchcore", "toy_uas_plugin:BrightnessMethod", registry.ENTRY_POINT_GROUP),
+              metadata.EntryPoint("tiny-ae", "toy_uas_trainable:TinyAE", registry.ENTRY_POINT_GROUP)]
     real = metadata.entry_points
 
     def entry_points(**params):
@@ -62,8 +74,9 @@ def plugin(monkeypatch, tmp_path):
 
     monkeypatch.setattr(metadata, "entry_points", entry_points)
     yield
-    sys.modules.pop("toy_uas_registering", None)
-    for name in ("toy", "toy-module"):
+    for module_name in ("toy_uas_registering", "toy_uas_trainable"):
+        sys.modules.pop(module_name, None)
+    for name in ("toy", "toy-module", "tiny-ae"):
         registry._REGISTRY.pop(name, None)
 
 
@@ -94,3 +107,46 @@ def test_a_plugin_method_runs_end_to_end(plugin, tmp_path):
     assert main(["run", "--root", str(tmp_path / "data"), "--method", "toy", "--options", "gain=3",
                  "--image-size", "32", "--out", str(out)]) == 0
     assert "| toy | none | 32 |" in (out / "tables" / "main_data.md").read_text()
+
+
+def _plugin_config(tmp_path) -> dict:
+    """A config with the README's training entry and run, on a tiny MVTec folder, trained for one epoch."""
+    from tests.fixtures.layouts import make_mvtec
+    from uasbench.config import validate_config
+
+    make_mvtec(tmp_path / "data")
+    example = yaml.safe_load(readme_block("yaml"))
+    example["training"]["ae"].update(data="d", image_size=32, epochs=1, batch_size=4)
+    return validate_config({"tier": "custom", "results_dir": str(tmp_path / "results"),
+                            "datasets": {"d": {"kind": "mvtec", "root": str(tmp_path / "data"), "image_size": 32}},
+                            **example})
+
+
+def test_the_readme_trainable_plugin_trains_and_predicts(plugin, tmp_path):
+    """The README's example, installed as an entry point: validated as trainable, trained one epoch by
+    run_training (its own defaults under the entry's keys), then predicted from its model.pt."""
+    from uasbench.pipeline.predict import run_predict
+    from uasbench.pipeline.train import run_training
+
+    config = _plugin_config(tmp_path)
+    summary = run_training(config, "ae", torch.device("cpu"))
+    assert [h["epoch"] for h in summary["history"]] == [1]
+    assert summary["settings"]["spec"]["lr"] == 1e-3  # train_defaults, not the loop's fallback 1e-4
+    assert summary["n_train_items"] == 5  # the fixture's normal training images (bottle 3, cable 2)
+    meta = run_predict(config, "ae", "d", 0, tmp_path / "pred", torch.device("cpu"))
+    assert meta["method"] == "tiny-ae" and meta["checkpoint"].endswith("model.pt") and meta["n_images"] > 0
+
+
+@pytest.mark.parametrize("method, words", [("toy", "'toy' is not trainable"),
+                                           ("random", "'random' is not trainable"),
+                                           ("tiny-aee", "'tiny-aee' is not a known method")])
+def test_only_a_trainable_method_may_be_trained(plugin, tmp_path, method, words):
+    """The schema lists no method names; validation asks the registry, and names the trainable ones."""
+    from uasbench.config import validate_config
+
+    config = _plugin_config(tmp_path)
+    config["training"]["ae"]["method"] = method
+    config["runs"] = {"r": {"method": "random", "prompt": "none"}}
+    with pytest.raises(ConfigError, match=rf"invalid value at training\.ae\.method: {words} \(trainable methods: "
+                                          rf"metauas, onenip, tiny-ae, uniad;"):
+        validate_config(config)

@@ -15,7 +15,9 @@ from uasbench.methods.reconstruction.convert import official_to_uasbench, uasben
 from uasbench.methods.reconstruction.decoders import BidirectionalDecoder, BidirectionalDecoderLayer
 from uasbench.methods.reconstruction.model import fuse_maps, image_scores
 from uasbench.methods.reconstruction.transformer import neighbour_mask
-from uasbench.methods.reconstruction.training import ReconstructionTrainingSet, training_dataset, training_loss
+from uasbench.methods.reconstruction.onenip import OneNIP
+from uasbench.methods.reconstruction.training import ReconstructionTrainingSet, training_loss
+from uasbench.methods.reconstruction.uniad import UniAD
 from uasbench.training.loop import TrainSpec, train
 
 # Official names from gaobb/OneNIP @e93dec5 models/reconstructions/onenip.py (TransformerDecoderLayer, MLPBlock,
@@ -200,15 +202,15 @@ def test_unified_training_set_from_several_datasets(tmp_path):
     config = {"datasets": {"mv": {"kind": "mvtec", "root": str(tmp_path / "mvtec")},
                            "bt": {"kind": "btad", "root": str(tmp_path / "btad")}}}
     entry = {"method": "onenip", "data": ["mv", "bt"], "image_size": 64, "epochs": 3}
-    data = training_dataset(config, entry)
+    data = OneNIP.training_dataset(config, entry)
     assert sorted(set(data.groups)) == ["bt/01", "bt/02", "bt/03", "mv/bottle", "mv/cable"]
     assert len(data) == 3 + 2 + 3 * 2 and data.images.shape[1:] == (64, 64, 3)
     data.set_epoch(2)
     assert data[0]["calibrate"] == 1
-    uniad = training_dataset(config, {**entry, "method": "uniad"})
+    uniad = UniAD.training_dataset(config, {**entry, "method": "uniad"})
     assert set(uniad[0]) == {"query"}
     with pytest.raises(ConfigError, match="unknown datasets"):
-        training_dataset(config, {**entry, "data": ["nope"]})
+        OneNIP.training_dataset(config, {**entry, "data": ["nope"]})
 
 
 def test_cached_features_match_computed_ones(shared):

@@ -63,11 +63,26 @@ def test_track_logs_the_paper_protocol_means_beside_the_main_metrics(tmp_path):
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"protocol": "uniad-compat", "mean": {"I-AUROC": 0.9, "P-AP": None},
                                 "per_category": {"bottle": {"I-AUROC": 0.9, "P-AP": None}}}))
-    config = {"results_dir": str(tmp_path)}
-    assert protocol_metrics(config, "mvtec-224", "uniad", 0) == {"protocol.uniad-compat.I-AUROC": 0.9,
-                                                                 "protocol.uniad-compat.P-AP": None}
-    assert protocol_metrics(config, "mvtec-224", "uniad", 1) == {}
+    assert protocol_metrics({"uniad-compat": path}) == {"protocol.uniad-compat.I-AUROC": 0.9,
+                                                        "protocol.uniad-compat.P-AP": None}
+    assert protocol_metrics({}) == {}
     path.write_text(json.dumps({"protocol": "official", "mean": {"I-AUROC": 0.9},
                                 "per_category": {"bottle": {"I-AUROC": 0.9}}}))
     with pytest.raises(DataError, match="its folder says 'uniad-compat'"):
-        protocol_metrics(config, "mvtec-224", "uniad", 0)
+        protocol_metrics({"uniad-compat": path})
+
+
+def test_protocol_copies_join_the_metrics_file_of_their_job(tmp_path):
+    from uasbench import layout
+    from uasbench.pipeline.track import sort_metric_files
+
+    config = {"results_dir": str(tmp_path), "runs": {"uniad": {}}, "datasets": {"mvtec-224": {}}}
+    files = [layout.metrics_file(config, "uniad", "mvtec-224", s, protocol=p)
+             for s, p in [(0, None), (1, None), (0, "uniad-compat"), (0, "metauas-compat")]]
+    for path in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("{}")
+    for given in (files, None):  # the workflow's inputs, or everything found under the results folder
+        main, copies = sort_metric_files(config, given)
+        assert main == {("mvtec-224", "uniad", 0): files[0], ("mvtec-224", "uniad", 1): files[1]}
+        assert copies == {("mvtec-224", "uniad", 0): {"uniad-compat": files[2], "metauas-compat": files[3]}}

@@ -25,6 +25,14 @@ def write_metrics(results, dataset, run, seed, per_category=None, protocol="offi
     return path
 
 
+def write_config(path, results, tier, runs=("metauas", "patchcore")):
+    """A config over the dataset 'synth' defining ``runs`` (each its own method, no prompt)."""
+    defined = ", ".join(f"{run}: {{method: {run}, prompt: none}}" for run in runs)
+    path.write_text(f"tier: {tier}\nresults_dir: {results}\ndatasets: {{synth: {{kind: synthetic-ad}}}}\n"
+                    f"runs: {{{defined}}}\n")
+    return path
+
+
 def edit_metrics(path, scope, metric, value):
     data = json.loads(path.read_text())
     (data["mean"] if scope == "mean" else data["per_category"][scope])[metric] = value
@@ -43,7 +51,7 @@ def recorded(tmp_path):
 
 
 def regress(capsys, golden, results, *extra):
-    code = main(["regress", "--expected", str(golden), "--results", str(results), *extra])
+    code = main(["regress", "--expected", str(golden), "--results", str(results), *map(str, extra)])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -134,9 +142,7 @@ def test_update_records_reason_and_provenance_and_keeps_tolerances(recorded, cap
     data["tolerances"]["P-AP"] = 0.02
     golden.write_text(json.dumps(data))
     edit_metrics(results / "metrics" / "synth" / "metauas" / "seed1.json", "cable", "P-AP", 0.2)
-    config = tmp_path / "ci.yaml"
-    config.write_text(f"tier: ci\nresults_dir: {results}\ndatasets: {{synth: {{kind: synthetic-ad}}}}\n"
-                      "runs: {random: {method: random, prompt: none}}\n")
+    config = write_config(tmp_path / "ci.yaml", results, "ci")
     code = main(["regress", "--expected", str(golden), "--config", str(config), "--update", "--reason",
                  "new AUPRO integration"])
     out = capsys.readouterr().out
@@ -163,9 +169,7 @@ def test_tier_mismatch_between_config_and_golden_is_an_error(recorded, capsys, t
     data = json.loads(golden.read_text())
     data["provenance"]["tier"] = "ci"
     golden.write_text(json.dumps(data))
-    config = tmp_path / "embedded.yaml"
-    config.write_text(f"tier: embedded\nresults_dir: {results}\ndatasets: {{synth: {{kind: synthetic-ad}}}}\n"
-                      "runs: {random: {method: random, prompt: none}}\n")
+    config = write_config(tmp_path / "embedded.yaml", results, "embedded")
     code = main(["regress", "--expected", str(golden), "--config", str(config)])
     err = capsys.readouterr().err
     assert code == 2 and "tier 'ci'" in err and str(config) in err
@@ -206,3 +210,41 @@ def test_unreadable_metrics_file_and_missing_folders_are_named(recorded, capsys,
     bad.write_text('{"protocol": "official", "mean": {"P-AP": NaN}, "per_category": {}}')
     code, _, err = regress(capsys, golden, results)
     assert code == 2 and str(bad) in err and "metrics.mean.P-AP" in err
+
+
+def test_only_the_given_metrics_files_are_compared(recorded, capsys):
+    """The workflow names its metrics files: a stray run in the folder is not read, a run not given is missing."""
+    results, golden = recorded
+    write_metrics(results, "synth", "winclip", 0)  # would be an unexpected run if the folder were globbed
+    given = [results / "metrics" / "synth" / "metauas" / f"seed{s}.json" for s in (1, 3)]
+    code, out, _ = regress(capsys, golden, results, *given)
+    assert code == 1
+    assert "0 values drifted, 1 missing runs, 0 unexpected runs" in out and "synth|patchcore|seed0" in out
+    code, out, _ = regress(capsys, golden, results, *given, results / "metrics" / "synth" / "patchcore" / "seed0.json")
+    assert code == 0 and out.startswith("regression OK: 3 runs")
+
+
+@pytest.mark.parametrize("given", [False, True], ids=["globbed", "given"])
+def test_metrics_of_a_run_the_config_does_not_define_are_refused(recorded, capsys, tmp_path, given):
+    results, golden = recorded
+    stale = write_metrics(results, "synth", "winclip", 0)
+    config = write_config(tmp_path / "ci.yaml", results, "ci")
+    code = main(["regress", "--expected", str(golden), "--config", str(config), *([str(stale)] if given else [])])
+    err = capsys.readouterr().err
+    assert code == 2 and str(stale) in err and "run 'winclip'" in err and len(err.strip().splitlines()) == 1
+    stale.unlink()
+    assert main(["regress", "--expected", str(golden), "--config", str(config)]) == 0
+
+
+def test_look_alike_and_protocol_files_are_refused_by_name(recorded, capsys):
+    results, golden = recorded
+    copy = results / "metrics" / "synth" / "metauas" / "seed1 (copy).json"
+    copy.write_text((results / "metrics" / "synth" / "metauas" / "seed1.json").read_text())
+    code, _, err = regress(capsys, golden, results)
+    assert code == 2 and str(copy) in err and "seed<N>.json" in err
+    copy.unlink()
+    protocol = results / "metrics_metauas-compat" / "synth" / "metauas" / "seed1.json"  # a paper protocol's copy
+    protocol.parent.mkdir(parents=True)
+    protocol.write_text((results / "metrics" / "synth" / "metauas" / "seed1.json").read_text())
+    code, _, err = regress(capsys, golden, results, protocol)
+    assert code == 2 and str(protocol) in err and "metauas-compat" in err

@@ -34,13 +34,10 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from uasbench.metrics import results_to_dataframe
-    from uasbench.pipeline.evaluate import default_image_score, evaluate_predictions
+    from uasbench.pipeline.evaluate import default_image_score, evaluate_predictions, format_result
 
     image_score = args.image_score or default_image_score(args.protocol)
     result = evaluate_predictions(args.pred, args.out, protocol=args.protocol, image_score=image_score)
-    table = results_to_dataframe(result) * 100
-    print(f"protocol: {result.protocol}   image score: {image_score}   (values in %)")
-    print(table.to_string(float_format=lambda v: f"{v:.1f}", na_rep="nan"))
+    print(format_result(result, image_score))
     print(f"wrote {args.out}")
     return 0

@@ -8,10 +8,12 @@ from pathlib import Path
 from uasbench.cli.common import RawDefaultsFormatter, add_command
 
 _DESCRIPTION = """\
-Compare every metric (mean and per category) of every <results>/metrics/<dataset>/<run>/seed<S>.json with the
-golden file, within the per-metric absolute tolerances stored in that file ("tolerances": {"P-AUPRO": 0.01, ...,
-"default": 0.005}). Runs in the golden file without a metrics file, metrics files not in the golden file, missing
-or extra categories/metrics and a changed metric protocol are flagged too.
+Compare every metric (mean and per category) of the given metrics files (default: every
+<results>/metrics/<dataset>/<run>/seed<S>.json) with the golden file, within the per-metric absolute
+tolerances stored in that file ("tolerances": {"P-AUPRO": 0.01, ..., "default": 0.005}). Runs in the golden
+file without a metrics file, metrics files not in the golden file, missing or extra categories/metrics and a
+changed metric protocol are flagged too. With --config, a metrics file of a run or dataset the config does
+not define is an error (exit 2) naming the file.
 
 Exit status: 0 = everything within tolerance (one summary line); 1 = drift (a table of what moved, worst
 |delta|/tol first); 2 = unreadable input (the message names the file).
@@ -31,11 +33,15 @@ def register(subparsers) -> None:
                              "match the golden file's")
     parser.add_argument("--results", type=Path, default=None,
                         help="results folder holding metrics/ (default: the config's results_dir, else results/ci)")
+    parser.add_argument("metrics", nargs="*", type=Path, metavar="METRICS",
+                        help="metrics files to compare, e.g. the workflow's (default: every seed<S>.json under "
+                             "<results>/metrics/)")
     parser.add_argument("--update", action="store_true", help="rewrite the golden file from the current results")
     parser.add_argument("--reason", default=None, help="why the golden numbers change (required with --update)")
 
 
 def run(args: argparse.Namespace) -> int:
+    from uasbench import layout
     from uasbench.errors import ConfigError
     from uasbench.regression import collect_results, compare, format_comparison, load_golden, update_golden
 
@@ -48,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
         from uasbench.config import load_config
 
         config = load_config(args.config)
-    results_dir = args.results or (Path(config["results_dir"]) if config else Path("results/ci"))
-    current = collect_results(results_dir)
+    results_dir = args.results or (layout.results_dir(config) if config else Path("results/ci"))
+    current = collect_results(results_dir, args.metrics or None, config)
     tier = config["tier"] if config else None
     if args.update:
         golden, changes = update_golden(args.expected, current, args.reason, config_path=args.config, tier=tier)

@@ -1,4 +1,5 @@
-"""Benchmark loaders (MVTec AD, VisA, BTAD, GoodsAD, user folders), image/mask reading and anomaly synthesis.
+"""Benchmark loaders (MVTec AD, VisA, BTAD, GoodsAD, user folders), a config's dataset splits, image/mask reading
+and anomaly synthesis.
 
 Names are imported lazily so that ``uasbench --help`` and modules importing one submodule stay fast.
 """
@@ -16,6 +17,8 @@ _EXPORTS = {
     "read_mask": "uasbench.datasets.imageio",
     "OFFICIAL_COUNTS": "uasbench.datasets.benchmarks.counts",
     "count_samples": "uasbench.datasets.benchmarks.counts",
+    "dataset_root": "uasbench.datasets.splits",
+    "load_split": "uasbench.datasets.splits",
 }
 __all__ = sorted(_EXPORTS)
 
@@ -24,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from uasbench.datasets.imageio import read_image, read_mask
     from uasbench.datasets.benchmarks.registry import load_dataset
     from uasbench.datasets.benchmarks.sample import DATASETS, Sample
+    from uasbench.datasets.splits import dataset_root, load_split
 
 
 def __getattr__(name: str) -> Any:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -27,6 +27,10 @@ class Method:
     and ``predict`` anomaly maps (B, H, W) and image scores (B,) for a query batch (and a prompt batch or None).
 
     Images are RGB float tensors in [0, 1], shape (B, 3, H, W); each method normalises inside.
+
+    A trainable method declares its own wiring for ``uasbench train`` (nothing else names it): ``trainable``,
+    ``train_defaults``, ``entry_options`` and the hooks ``training_dataset``, ``training_loss``,
+    ``total_epochs_matter`` below.
     """
 
     name: ClassVar[str] = "method"
@@ -37,8 +41,36 @@ class Method:
     #: True for methods that keep a memory fitted once per category on its k prompt images (PatchCore, WinCLIP+,
     #: prompt-diff): with fixed prompts they predict from that memory and get no prompt batch
     uses_memory: ClassVar[bool] = False
+    #: True for methods ``uasbench train`` trains (the only methods a config's ``training.<name>.method`` may name)
+    trainable: ClassVar[bool] = False
+    #: the method's TrainSpec defaults (epochs, lr, grad_clip, ...); a training entry's keys override them
+    train_defaults: ClassVar[dict[str, Any]] = {}
+    #: training-entry keys (besides ``options``) that become constructor arguments of the trained model
+    entry_options: ClassVar[tuple[str, ...]] = ("backbone", "backbone_weights")
     model: nn.Module
     weight_source: str = "random"
+
+    @classmethod
+    def entry_kwargs(cls, entry: dict[str, Any]) -> dict[str, Any]:
+        """Constructor arguments of a training entry: its ``options`` plus the set keys ``entry_options`` names."""
+        kwargs = dict(entry.get("options") or {})
+        kwargs.update({key: entry[key] for key in cls.entry_options if entry.get(key) is not None})
+        return kwargs
+
+    @staticmethod
+    def training_dataset(config: dict[str, Any], entry: dict[str, Any]) -> torch.utils.data.Dataset:
+        """The training set of a config's training entry (items: whatever ``training_loss`` reads from a batch)."""
+        raise NotImplementedError("this method declares no training_dataset; it is not trainable")
+
+    @staticmethod
+    def training_loss(model: nn.Module, batch: Any) -> torch.Tensor:
+        """The scalar loss of one collated batch, for ``uasbench.training.loop.train``."""
+        raise NotImplementedError("this method declares no training_loss; it is not trainable")
+
+    @staticmethod
+    def total_epochs_matter(entry: dict[str, Any]) -> bool:
+        """True when the total epoch count shapes training (so a resume may not change ``epochs``)."""
+        return False
 
     def parameter_counts(self) -> dict[str, int]:
         return count_parameters(self.model)

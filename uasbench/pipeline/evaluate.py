@@ -36,6 +36,15 @@ def evaluate_predictions(pred_dir: str | Path, out: str | Path, protocol: str = 
     return result
 
 
+def format_result(result: Any, image_score: str) -> str:
+    """The table ``uasbench evaluate`` prints: protocol and image score, then each category and the mean in %."""
+    from uasbench.metrics import results_to_dataframe
+
+    table = results_to_dataframe(result) * 100
+    return (f"protocol: {result.protocol}   image score: {image_score}   (values in %)\n"
+            + table.to_string(float_format=lambda v: f"{v:.1f}", na_rep="nan"))
+
+
 def category_inputs(pred_dir: Path, categories: list[str], image_score: str) -> Iterator[tuple[str, Any]]:
     """Load one category at a time so memory holds a single category's maps."""
     from uasbench.metrics import CategoryInput, derive_image_scores

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
+from uasbench import layout
 from uasbench.backbones.weights import quiet_random_weights
-from uasbench.errors import CheckpointError, ConfigError
+from uasbench.errors import CheckpointError
 from uasbench.methods import create
+from uasbench.methods.registry import method_class
 from uasbench.methods.state_dicts import listed
 
 
 def model_dir(config: dict, model_name: str) -> Path:
-    """``<results_dir>/models/<model_name>``, never outside it (see uasbench.outdir.inside)."""
-    from uasbench.outdir import inside
-
-    return inside(Path(config["results_dir"]) / "models", model_name)
+    """``<results_dir>/models/<model_name>``, never outside it (see uasbench.layout.model_dir)."""
+    return layout.model_dir(config, model_name)
 
 
 def build_run_method(config: dict, run: dict, device: torch.device) -> tuple[Any, dict[str, Any]]:
@@ -26,7 +26,7 @@ def build_run_method(config: dict, run: dict, device: torch.device) -> tuple[Any
     info: dict[str, Any] = {}
     if "model" in run:  # a run's options override inference-only settings (e.g. OneNIP's normalizer)
         method = load_trained_method(config, run["model"], device, overrides=run.get("options"))
-        info["checkpoint"] = str(model_dir(config, run["model"]) / "model.pt")
+        info["checkpoint"] = str(layout.model_file(config, run["model"]))
     else:
         method = create(run["method"], **run.get("options", {}))
     method.to(device)
@@ -36,18 +36,14 @@ def build_run_method(config: dict, run: dict, device: torch.device) -> tuple[Any
 
 
 def method_kwargs(entry: dict) -> dict[str, Any]:
-    """Constructor arguments of a trainable method from its training entry."""
-    kwargs = dict(entry.get("options", {}))
-    keys = ("backbone", "backbone_weights") + (("image_size",) if entry["method"] in ("onenip", "uniad") else ())
-    for key in keys:
-        if entry.get(key) is not None:
-            kwargs[key] = entry[key]
-    return kwargs
+    """Constructor arguments of a trainable method from its training entry (the class declares which entry keys
+    besides ``options`` it takes: ``entry_options``)."""
+    return method_class(entry["method"]).entry_kwargs(entry)
 
 
 def load_trained_method(config: dict, model_name: str, device: torch.device, overrides: dict | None = None):
     entry = config["training"][model_name]
-    path = model_dir(config, model_name) / "model.pt"
+    path = layout.model_file(config, model_name)
     if not path.is_file():
         raise CheckpointError(f"{path}: trained model not found; run 'uasbench train {model_name}' first")
     try:
@@ -58,10 +54,12 @@ def load_trained_method(config: dict, model_name: str, device: torch.device, ove
         raise CheckpointError(f"{path}: not a uasbench model file (expected a dict with 'method' and 'state_dict')")
     if state["method"] != entry["method"]:
         raise CheckpointError(f"{path}: holds a {state['method']!r} model, config expects {entry['method']!r}")
-    # the file carries the encoder weights too, so no pretrained weights need resolving (nor a random-weights warning)
     kwargs = {**method_kwargs(entry), **(overrides or {})}
+    # the file carries the encoder weights too, so no pretrained weights need resolving (nor a random-weights
+    # warning); a method without the constructor argument (e.g. a plug-in with no pretrained part) has none to skip
+    takes = "pretrained_backbone" in inspect.signature(method_class(entry["method"]).__init__).parameters
     with quiet_random_weights():
-        method = create(entry["method"], **kwargs, pretrained_backbone=False)
+        method = create(entry["method"], **{**kwargs, **({"pretrained_backbone": False} if takes else {})})
     expected = method.model.state_dict()
     wrong = [f"{k} {tuple(v.shape)} != {tuple(expected[k].shape)}" for k, v in state["state_dict"].items()
              if k in expected and hasattr(v, "shape") and tuple(v.shape) != tuple(expected[k].shape)]
@@ -88,25 +86,3 @@ def _option_changes(state: dict, now: dict[str, Any]) -> str:
     changed = [f"{k}: {then.get(k)!r} -> {now.get(k)!r}" for k in sorted(then.keys() | now.keys())
                if k != "pretrained_backbone" and then.get(k) != now.get(k)]
     return f" (options changed since training: {'; '.join(changed)})" if changed else ""
-
-
-@torch.no_grad()
-def global_features(method, images: torch.Tensor, device: torch.device, batch_size: int = 32) -> np.ndarray:
-    """Globally average-pooled last-stage encoder features (MetaUAS's best-match descriptor)."""
-    encode = getattr(method.model, "encode", None)
-    if encode is None:
-        raise ConfigError(f"method {method.name!r} has no encoder for best-match prompts")
-    feats = [encode(images[i:i + batch_size].to(device))[-1].mean(dim=(2, 3)).cpu() for i in range(0, len(images), batch_size)]
-    return torch.cat(feats).numpy()
-
-
-_CLIP_CACHE: dict[tuple, Any] = {}
-
-
-def clip_prior_model(spec: dict, device: torch.device):
-    """(WinCLIP+ method, its weight source) whose visual branch gives MetaUAS*+'s prior; built once per process."""
-    key = (spec["clip_model"], spec.get("clip_weights"), str(device))
-    if key not in _CLIP_CACHE:
-        method = create("winclip+", model_name=spec["clip_model"], weights=spec.get("clip_weights")).to(device)
-        _CLIP_CACHE[key] = (method, method.weight_source)
-    return _CLIP_CACHE[key]

@@ -1,19 +1,14 @@
 """``uasbench predict``: run one configured method on one dataset for one prompt seed and write the maps.
 
-Prompt modes (config ``runs.<name>.prompt``):
-- ``none``: zero-shot (CLIP, WinCLIP, random) or full-shot methods that carry their own training set.
-- ``random``: one fixed normal training image per category per seed (MetaUAS protocol); k-shot memory methods
-  (PatchCore, WinCLIP+) fit on those k images.
-- ``random-per-image``: a fresh random normal image of the query's category for every test image (OneNIP's protocol).
-- ``best-match`` / ``best-match-agnostic``: per query, the most cosine-similar normal training image on globally
-  pooled last-stage encoder features, within the query's category or over the pool of all categories.
+The prompts (modes none, random, random-per-image, best-match, best-match-agnostic, or the official prompt files)
+are chosen by :class:`uasbench.pipeline.prompts.PromptSelector`; a run's ``clip_prior`` is fused in by
+:mod:`uasbench.methods.clip.prior`.
 """
 
 from __future__ import annotations
 
 import os
 import time
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -21,27 +16,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from uasbench.config import dataset_root
+from uasbench.datasets.splits import load_split
 from uasbench.errors import ConfigError
 from uasbench.io import ensure_writable_dir
+from uasbench.methods.clip.prior import clip_prior_model, fuse_clip_prior
 from uasbench.outdir import check_replaceable_dir, remove_stale_staging, replaced_dir
 from uasbench.pipeline.images import load_images, load_masks
-from uasbench.pipeline.methods import build_run_method, clip_prior_model, global_features
-from uasbench.pipeline.prompts import BestMatchIndex, prompt_file_for, random_prompt_indices
-
-LOADER_OF_KIND = {"synthetic-ad": "mvtec", "mvtec": "mvtec", "visa": "visa", "btad": "btad", "goodsad": "goodsad",
-                  "folder": "folder"}
-
-
-def load_split(config: dict, dataset: str):
-    from uasbench.datasets import load_dataset
-
-    spec = config["datasets"][dataset]
-    samples = load_dataset(LOADER_OF_KIND[spec["kind"]], dataset_root(config, dataset))
-    if spec.get("categories"):
-        samples = [s for s in samples if s.category in spec["categories"]]
-    categories = sorted({s.category for s in samples})
-    return samples, categories
+from uasbench.pipeline.methods import build_run_method
+from uasbench.pipeline.prompts import PromptSelector
 
 
 def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: str | Path, device: torch.device,
@@ -64,10 +46,9 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     if run.get("clip_prior"):
         info["weight_source"] += f" + CLIP prior: {clip_prior_model(run['clip_prior'], device)[1]}"
     samples, categories = load_split(config, dataset)
-    prompt_file = prompt_file_for(config, run_name, dataset, seed, prompt_mode)  # the paper's own prompts, if set
-    if prompt_file is not None:
-        info["prompt_file"] = str(prompt_file.path)
-    agnostic = _agnostic_pool(method, samples, size, device) if prompt_mode == "best-match-agnostic" else None
+    selector = PromptSelector(config, run_name, dataset, seed, prompt_mode, method, samples, size, device)
+    if selector.file is not None:
+        info["prompt_file"] = str(selector.file.path)
     results: dict[str, dict[str, Any]] = {}
     t0 = time.perf_counter()
     n_images = 0
@@ -77,12 +58,10 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
         if not tests:
             raise ConfigError(f"dataset {dataset!r}: category {category!r} has no test images")
         queries = load_images(tests, size)
-        picks = None if prompt_file is None else prompt_file.indices(prompt_mode, category, normals, tests,
-                                                                     dataset_root(config, dataset))
-        prompts = _choose_prompts(method, prompt_mode, normals, queries, seed, category, size, device, agnostic, picks)
+        prompts = selector.for_category(category, normals, tests, queries)
         maps, scores = _predict_batches(method, queries, prompts, category, batch_size, device)
         if run.get("clip_prior"):
-            maps, scores = _fuse_clip_prior(run["clip_prior"], maps, queries, prompts, device)
+            maps, scores = fuse_clip_prior(run["clip_prior"], maps, queries, prompts, device)
         results[category] = {"maps": maps, "scores": scores, "masks": load_masks(tests, size),
                              "paths": [str(s.image_path) for s in tests], "labels": [s.label for s in tests]}
         n_images += len(tests)
@@ -117,43 +96,6 @@ def to_float16(maps: np.ndarray) -> tuple[np.ndarray, float]:
     return (maps / scale).astype(np.float16), scale
 
 
-def _choose_prompts(method, mode: str, normals: list, queries: torch.Tensor, seed: int, category: str, size: int,
-                    device: torch.device, agnostic, picks: list[int] | None = None) -> torch.Tensor | None:
-    """``picks``: indices into ``normals`` from a prompt file (one per category, or one per query for best-match)."""
-    shots = getattr(method, "shots", 1)
-    if mode == "none":
-        method.fit(None, category)
-        return None
-    if not normals:
-        raise ConfigError(f"category {category!r} has no normal training images to draw a prompt from")
-    if mode == "random":
-        if picks is not None and len(picks) != (shots or 1):
-            raise ConfigError(f"method {method.name!r} takes {shots} prompts; the prompt file gives {len(picks)}")
-        indices = random_prompt_indices(len(normals), seed, category, k=shots or 1) if picks is None else picks
-        chosen = load_images([normals[i] for i in indices], size)
-        method.fit(chosen, category)  # memory methods build their memory here, once per category
-        return method.prompts_for(chosen, len(queries))
-    if not getattr(method, "accepts_prompt_batch", True):
-        raise ConfigError(f"method {method.name!r} fits a memory on fixed prompts; prompt mode {mode!r} is not supported")
-    if mode == "random-per-image":
-        rng = np.random.default_rng([seed, zlib.crc32(category.encode())])
-        return load_images([normals[i] for i in rng.integers(0, len(normals), size=len(queries))], size)
-    if mode == "best-match" and picks is not None:
-        return load_images([normals[i] for i in picks], size)
-    if mode in ("best-match", "best-match-agnostic"):
-        pool_images = load_images(normals, size) if mode == "best-match" else agnostic[0]
-        index = BestMatchIndex(global_features(method, pool_images, device)) if mode == "best-match" else agnostic[1]
-        _, idx = index.search(global_features(method, queries, device), k=1)
-        return pool_images[torch.from_numpy(idx[:, 0].astype(np.int64))]
-    raise ConfigError(f"unknown prompt mode {mode!r}")
-
-
-def _agnostic_pool(method, samples: list, size: int, device: torch.device):
-    normals = [s for s in samples if s.split == "train"]
-    images = load_images(normals, size)
-    return images, BestMatchIndex(global_features(method, images, device), labels=[s.category for s in normals])
-
-
 @torch.no_grad()
 def _predict_batches(method, queries: torch.Tensor, prompts: torch.Tensor | None, category: str, batch_size: int,
                      device: torch.device) -> tuple[np.ndarray, np.ndarray]:
@@ -165,18 +107,3 @@ def _predict_batches(method, queries: torch.Tensor, prompts: torch.Tensor | None
         maps.append(m.float().cpu().numpy())
         scores.append(s.float().cpu().numpy())
     return np.concatenate(maps), np.concatenate(scores)
-
-
-@torch.no_grad()
-def _fuse_clip_prior(spec: dict, maps: np.ndarray, queries: torch.Tensor, prompts: torch.Tensor | None,
-                     device: torch.device) -> tuple[np.ndarray, np.ndarray]:
-    """MetaUAS*+: (1 − w)·map + w·visual prior, the prior being WinCLIP+'s few-shot map of each query against its
-    own prompt (patch, 2×2 and 3×3 window associations, averaged), computed by the WinCLIP+ code."""
-    if prompts is None:
-        raise ConfigError("clip_prior needs a prompt mode other than 'none'")
-    winclip_plus, _source = clip_prior_model(spec, device)
-    priors = np.concatenate([winclip_plus.visual_prior(queries[i:i + 16].to(device), prompts[i:i + 16].to(device)).numpy()
-                             for i in range(0, len(queries), 16)])
-    w = float(spec["weight"])
-    fused = (1.0 - w) * maps + w * priors
-    return fused, fused.reshape(len(fused), -1).max(1)

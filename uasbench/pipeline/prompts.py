@@ -1,9 +1,15 @@
-"""Prompt selection for one-prompt methods: a fixed random normal image per (category, seed), or the best match.
+"""Prompt selection, all of it: :class:`PromptSelector` gives ``uasbench predict`` each category's prompts.
 
-MetaUAS (random): one normal training image per category per seed, seeds {1, 3, 5, 7, 9}; results are mean ± std over seeds.
-MetaUAS* (best-match): per query, the normal training image most cosine-similar on globally average-pooled last-stage
-encoder features, searched with faiss (inner product on L2-normalised vectors). The class-agnostic variant searches
-one pool holding every category's normal images (the paper's limitation section).
+Modes (config ``runs.<name>.prompt``):
+- ``none``: zero-shot (CLIP, WinCLIP, random) or full-shot methods that carry their own training set.
+- ``random`` (MetaUAS): k fixed normal training images per category per seed (k = the method's shots, 1 for
+  one-prompt methods), seeds {1, 3, 5, 7, 9}; results are mean ± std over seeds. k-shot memory methods (PatchCore,
+  WinCLIP+) fit on those k images.
+- ``random-per-image`` (OneNIP): a fresh random normal image of the query's category for every test image.
+- ``best-match`` (MetaUAS*): per query, the normal training image most cosine-similar on globally average-pooled
+  last-stage encoder features (:func:`global_features`), searched with faiss (inner product on L2-normalised
+  vectors). ``best-match-agnostic`` searches one pool holding every category's normal images (the paper's
+  limitation section).
 PromptFile reads the official MetaUAS prompt files instead, when the config points at them (``prompt_file``).
 """
 
@@ -15,8 +21,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import torch
 
+from uasbench.datasets.splits import dataset_root
 from uasbench.errors import ConfigError
+from uasbench.pipeline.images import load_images
 
 
 def random_prompt_indices(n_candidates: int, seed: int, category: str, k: int = 1) -> list[int]:
@@ -147,3 +156,75 @@ def prompt_file_for(config: dict, run_name: str, dataset: str, seed: int, mode: 
     if not path.is_file():
         raise ConfigError(f"{where}: prompt file {path} not found")
     return PromptFile(path)
+
+
+@torch.no_grad()
+def global_features(method, images: torch.Tensor, device: torch.device, batch_size: int = 32) -> np.ndarray:
+    """Globally average-pooled last-stage encoder features (MetaUAS's best-match descriptor)."""
+    encode = getattr(method.model, "encode", None)
+    if encode is None:
+        raise ConfigError(f"method {method.name!r} has no encoder for best-match prompts")
+    feats = [encode(images[i:i + batch_size].to(device))[-1].mean(dim=(2, 3)).cpu()
+             for i in range(0, len(images), batch_size)]
+    return torch.cat(feats).numpy()
+
+
+class PromptSelector:
+    """The prompts of one predict call (one run, dataset, seed and mode), chosen category by category.
+
+    Built before the category loop: it finds the prompt file (if the config sets one) and, for
+    ``best-match-agnostic``, indexes the normal images of every category once.
+    """
+
+    def __init__(self, config: dict, run_name: str, dataset: str, seed: int, mode: str, method, samples: list,
+                 size: int, device: torch.device) -> None:
+        self.mode, self.seed, self.method, self.size, self.device = mode, seed, method, size, device
+        self.root = dataset_root(config, dataset)
+        self.file = prompt_file_for(config, run_name, dataset, seed, mode)  # the paper's own prompts, if set
+        self._agnostic = self._agnostic_pool(samples) if mode == "best-match-agnostic" else None
+
+    def for_category(self, category: str, normals: list, tests: list, queries: torch.Tensor) -> torch.Tensor | None:
+        """Fit ``method`` on the category's fixed prompts (modes none / random) and return the prompt batch its
+        ``predict`` gets for ``queries`` (None, one shared batch, or one prompt per query)."""
+        picks = None if self.file is None else self.file.indices(self.mode, category, normals, tests, self.root)
+        method, mode, size = self.method, self.mode, self.size
+        shots = getattr(method, "shots", 1)
+        if mode == "none":
+            method.fit(None, category)
+            return None
+        if not normals:
+            raise ConfigError(f"category {category!r} has no normal training images to draw a prompt from")
+        if mode == "random":
+            if picks is not None and len(picks) != (shots or 1):
+                raise ConfigError(f"method {method.name!r} takes {shots} prompts; the prompt file gives {len(picks)}")
+            indices = random_prompt_indices(len(normals), self.seed, category, k=shots or 1) if picks is None else picks
+            chosen = load_images([normals[i] for i in indices], size)
+            method.fit(chosen, category)  # memory methods build their memory here, once per category
+            return method.prompts_for(chosen, len(queries))
+        if not getattr(method, "accepts_prompt_batch", True):
+            raise ConfigError(f"method {method.name!r} fits a memory on fixed prompts; prompt mode {mode!r} is not "
+                              "supported")
+        if mode == "random-per-image":
+            rng = np.random.default_rng([self.seed, zlib.crc32(category.encode())])
+            return load_images([normals[i] for i in rng.integers(0, len(normals), size=len(queries))], size)
+        if mode == "best-match" and picks is not None:
+            return load_images([normals[i] for i in picks], size)
+        if mode in ("best-match", "best-match-agnostic"):
+            return self._best_match(normals, queries)
+        raise ConfigError(f"unknown prompt mode {mode!r}")
+
+    def _best_match(self, normals: list, queries: torch.Tensor) -> torch.Tensor:
+        """Each query's most similar normal image: of its category, or of the all-category pool (agnostic)."""
+        if self._agnostic is None:
+            pool_images = load_images(normals, self.size)
+            index = BestMatchIndex(global_features(self.method, pool_images, self.device))
+        else:
+            pool_images, index = self._agnostic
+        _, idx = index.search(global_features(self.method, queries, self.device), k=1)
+        return pool_images[torch.from_numpy(idx[:, 0].astype(np.int64))]
+
+    def _agnostic_pool(self, samples: list) -> tuple[torch.Tensor, BestMatchIndex]:
+        normals = [s for s in samples if s.split == "train"]
+        images = load_images(normals, self.size)
+        return images, BestMatchIndex(global_features(self.method, images, self.device),
+                                      labels=[s.category for s in normals])

@@ -1,80 +1,62 @@
-"""``uasbench track``: log every metrics file of the workflow to MLflow, one run per (run, dataset, seed)."""
+"""``uasbench track``: log every metrics file of the workflow to MLflow, one run per (run, dataset, seed).
+
+The files come from the workflow (the track rule's inputs), or, when none are given, from the results folder;
+each one must belong to a run and dataset of the config. The same predictions' metrics under a paper's protocol
+(``metrics_<protocol>/``) join their run as ``protocol.<p>.<metric>``.
+"""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from tqdm.auto import tqdm
 
+from uasbench import layout
 from uasbench.errors import DataError
 from uasbench.io import read_json_object, write_json
-from uasbench.regression import check_metrics_result
+from uasbench.reports.collect import efficiency_for, read_metrics, run_metrics
 from uasbench.tracking import (artifact_root, environment_tags, experiment_name, flatten, log_result, tracking_uri_for,
                                with_aliases)
 
 
 TRAINING_EXPERIMENT = "_training"  # no dataset key starts with "_", so it never names a dataset's experiment
-_SEED_FILE = re.compile(r"^seed(\d+)\.json$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # dataset and run folder names (they become MLflow keys)
+
+Job = tuple[str, str, int]  # (dataset, run, seed)
 
 
-def metric_files(config: dict) -> list[Path]:
-    """``metrics/<dataset>/<run>/seed<N>.json``; a look-alike (``seed0 (copy).json``, odd folder names) is an error
-    rather than a guess, since every file found becomes a logged run."""
-    root = Path(config["results_dir"]) / "metrics"
-    files = sorted(root.glob("*/*/seed*.json"))
-    for path in files:
-        if not _SEED_FILE.match(path.name) or not all(_NAME.match(p.name) for p in (path.parent, path.parent.parent)):
-            raise DataError(f"{path}: not a metrics file name: expected {root}/<dataset>/<run>/seed<N>.json with "
-                            "plain names (letters, digits, _ . + -); move the stray file out of the metrics folder")
-    return files
+def sort_metric_files(config: dict, files: Sequence[str | Path] | None = None
+                      ) -> tuple[dict[Job, Path], dict[Job, dict[str, Path]]]:
+    """The metrics file of each job and its paper-protocol copies (protocol -> file), from ``files`` or, without
+    them, everything under ``metrics/`` and ``metrics_<protocol>/``. A look-alike name, a run or dataset the config
+    does not define, a second file of one job and a protocol copy without its job's metrics are errors."""
+    if files is None:
+        files = layout.find_metrics_files(config) + layout.find_metrics_files(config, protocols=True)
+    main: dict[Job, Path] = {}
+    copies: dict[Job, dict[str, Path]] = {}
+    for path in map(Path, files):
+        key = layout.parse_metrics_file(path, config)
+        job = (key.dataset, key.run, key.seed)
+        slot = main if key.protocol is None else copies.setdefault(job, {})
+        name = job if key.protocol is None else key.protocol
+        if name in slot:
+            raise DataError(f"{path}: a second metrics file of {key.run} on {key.dataset}, seed {key.seed} "
+                            f"(the other: {slot[name]})")
+        slot[name] = path
+    for job, by_protocol in copies.items():
+        if job not in main:
+            path = next(iter(by_protocol.values()))
+            raise DataError(f"{path}: no metrics file of {job[1]} on {job[0]}, seed {job[2]} under the configured "
+                            f"protocol ({layout.metrics_file(config, job[1], job[0], job[2])}) to add it to")
+    return main, copies
 
 
-def read_metrics(path: Path) -> dict[str, Any]:
-    """A metrics file checked for what tracking reads: ``mean`` and ``per_category`` rows of numbers, ``meta``."""
-    result = read_json_object(path)
-    check_metrics_result(result, path)
-    if not isinstance(result.get("meta", {}), dict):
-        raise DataError(f"{path}: 'meta' must be an object, got {type(result['meta']).__name__}")
-    return result
-
-
-def efficiency_path(config: dict, run: str) -> Path:
-    return Path(config["results_dir"]) / "efficiency" / f"{run}.json"
-
-
-def efficiency_for(config: dict, run: str) -> dict[str, Any]:
-    path = efficiency_path(config, run)
-    return read_json_object(path) if path.exists() else {}
-
-
-def run_metrics(result: dict[str, Any], efficiency: dict[str, Any], source: str = "efficiency file"
-                ) -> dict[str, float]:
-    """``source`` names the efficiency file (or the metrics file's meta) in the error for a malformed entry."""
-    metrics = {k: v for k, v in result["mean"].items()}
-    for category, values in result["per_category"].items():
-        metrics.update({f"cat.{category}.{k}": v for k, v in values.items()})
-    try:
-        params = efficiency.get("params") or result.get("meta", {}).get("params") or {}
-        metrics.update({f"params_{k}": float(v) for k, v in params.items()})
-        for batch, stats in (efficiency.get("latency_ms") or {}).items():
-            metrics[f"latency_ms_b{batch}"] = float(stats["median"] if isinstance(stats, dict) else stats)
-    except (AttributeError, KeyError, TypeError, ValueError) as err:
-        raise DataError(f"{source}: malformed 'params' or 'latency_ms' entry ({type(err).__name__}: {err})") from err
-    return metrics
-
-
-def protocol_metrics(config: dict, dataset: str, run: str, seed: int) -> dict[str, float]:
-    """Means of the same prediction under the papers' protocols (``metrics_<protocol>/``), keyed
-    ``protocol.<p>.<metric>``."""
+def protocol_metrics(by_protocol: dict[str, Path]) -> dict[str, float]:
+    """Means of the same prediction under the papers' protocols, keyed ``protocol.<p>.<metric>``."""
     from uasbench.reports.paper_protocol import COLUMN_PREFIX
 
     metrics: dict[str, float] = {}
-    paths = sorted(Path(config["results_dir"]).glob(f"metrics_*/{dataset}/{run}/seed{seed}.json"))
-    for path in paths:
-        protocol = path.parents[2].name.removeprefix("metrics_")
+    for protocol, path in sorted(by_protocol.items()):
         result = read_metrics(path)
         if result.get("protocol") != protocol:
             raise DataError(f"{path}: holds protocol {result.get('protocol')!r}, its folder says {protocol!r}")
@@ -84,7 +66,7 @@ def protocol_metrics(config: dict, dataset: str, run: str, seed: int) -> dict[st
 
 def run_times(meta: dict[str, Any], pred_dir: Path, fallback: Path) -> tuple[int, int]:
     """(start, end) in ms of the prediction: it ended when its meta.json was written and took ``seconds``."""
-    done = pred_dir / "meta.json"
+    done = pred_dir / layout.PREDICTIONS_META
     end = (done if done.is_file() else fallback).stat().st_mtime
     seconds = meta.get("seconds")
     start = end - float(seconds) if isinstance(seconds, (int, float)) and seconds >= 0 else end
@@ -102,42 +84,45 @@ def run_artifacts(config_file: Path, metrics_path: Path, pred_dir: Path, scratch
     from uasbench.reports.figures import heatmap_figure
 
     artifacts = [metrics_path, config_file]
-    if (pred_dir / "meta.json").is_file():
+    if (pred_dir / layout.PREDICTIONS_META).is_file():
         artifacts.append(heatmap_figure(pred_dir, scratch / "heatmaps.png", max_categories=3))
     return artifacts
 
 
-def track_all(config: dict, out: str | Path) -> list[dict[str, Any]]:
+def track_all(config: dict, out: str | Path, files: Sequence[str | Path] | None = None) -> list[dict[str, Any]]:
+    """Log ``files`` (metrics files, paper-protocol copies among them; default: all under the results folder) and
+    every trained model's summary; writes the logged run ids to ``out``."""
     import tempfile
 
     import yaml
 
     uri = tracking_uri_for(config)
     env_tags = environment_tags()
-    files = metric_files(config)
-    if not files:
-        raise DataError(f"no metrics files under {Path(config['results_dir']) / 'metrics'}")
+    main, copies = sort_metric_files(config, files)
+    if not main:
+        raise DataError(f"no metrics files given, nor any under {layout.metrics_dir(config)}")
     with tempfile.TemporaryDirectory(prefix="uasbench-track-") as scratch:
         config_file = Path(scratch) / "config.yaml"
         config_file.write_text(yaml.safe_dump(config, sort_keys=False))
         logged = track_training(config, uri, env_tags)
-        for path in tqdm(files, desc="log to MLflow"):
-            logged.append(track_prediction(config, uri, env_tags, path, config_file, Path(scratch)))
+        for job, path in tqdm(sorted(main.items(), key=lambda item: item[1]), desc="log to MLflow"):
+            logged.append(track_prediction(config, uri, env_tags, job, path, copies.get(job, {}), config_file,
+                                           Path(scratch)))
     write_json(out, {"tracking_uri": uri, "runs": logged})
     return logged
 
 
-def track_prediction(config: dict, uri: str, env_tags: dict[str, str], path: Path, config_file: Path,
-                     scratch: Path) -> dict[str, Any]:
+def track_prediction(config: dict, uri: str, env_tags: dict[str, str], job: Job, path: Path,
+                     by_protocol: dict[str, Path], config_file: Path, scratch: Path) -> dict[str, Any]:
     """One metrics file as one MLflow run (params, metrics + hyphen-free aliases, tags, times, artifacts)."""
     result = read_metrics(path)
     meta = result.get("meta", {})
-    dataset, run, seed = path.parent.parent.name, path.parent.name, int(path.stem.removeprefix("seed"))
-    run_cfg = config["runs"].get(run, {})
+    dataset, run, seed = job
+    run_cfg = config["runs"][run]
     efficiency = efficiency_for(config, run)
     key = f"{run}|{dataset}|seed{seed}"
     model = model_of(run_cfg)
-    params = {**flatten("run", run_cfg), **flatten("dataset", config["datasets"].get(dataset, {})),
+    params = {**flatten("run", run_cfg), **flatten("dataset", config["datasets"][dataset]),
               "run.model": model, "seed": seed, "prompt": meta.get("prompt"), "image_size": meta.get("image_size")}
     if "model" in run_cfg:
         params.update(flatten("training", config["training"][run_cfg["model"]]))
@@ -145,10 +130,9 @@ def track_prediction(config: dict, uri: str, env_tags: dict[str, str], path: Pat
             "seed": str(seed), "device": meta.get("device", "unknown"), "model": model,
             "weight_source": meta.get("weight_source", "unknown"), "metric_protocol": result.get("protocol", "?"),
             "tier": config["tier"], "mlflow.source.name": f"uasbench predict {run}"}
-    source = f"{efficiency_path(config, run)} (or 'meta.params' of {path})"
-    metrics = with_aliases({**run_metrics(result, efficiency, source), **protocol_metrics(config, dataset, run, seed)})
-    pred_dir = Path(meta.get("evaluation", {}).get("pred_dir")
-                    or Path(config["results_dir"]) / "predictions" / dataset / run / f"seed{seed}")
+    source = f"{layout.efficiency_file(config, run)} (or 'meta.params' of {path})"
+    metrics = with_aliases({**run_metrics(result, efficiency, source), **protocol_metrics(by_protocol)})
+    pred_dir = Path(meta.get("evaluation", {}).get("pred_dir") or layout.prediction_dir(config, run, dataset, seed))
     start, end = run_times(meta, pred_dir, path)
     experiment = experiment_name(config, dataset)
     run_id = log_result(uri, experiment, key, params, metrics, tags, start_ms=start, end_ms=end,
@@ -160,12 +144,10 @@ def track_prediction(config: dict, uri: str, env_tags: dict[str, str], path: Pat
 def track_training(config: dict, uri: str, env_tags: dict[str, str]) -> list[dict[str, Any]]:
     """One run per trained model (``models/<name>/train_summary.json``): its settings as params, the per-epoch
     history (loss, lr, throughput) as metrics with ``step = epoch``, started ``train seconds`` before the summary."""
-    from uasbench.pipeline.methods import model_dir
-
     logged = []
     experiment = experiment_name(config, TRAINING_EXPERIMENT)
     for name, entry in config.get("training", {}).items():
-        path = model_dir(config, name) / "train_summary.json"
+        path = layout.train_summary(config, name)
         if not path.is_file():
             continue
         summary = read_json_object(path)

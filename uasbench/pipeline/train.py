@@ -1,13 +1,14 @@
 """``uasbench train``: train one configured model (a key of the config's ``training`` section).
 
-Each trainable method module provides ``training_dataset(config, entry)``, ``training_loss(model, batch)`` and
-``TRAIN_DEFAULTS`` (grad-clip, lr schedule); this module owns the rest: the loop, checkpoints, the final model file.
+Each trainable method class declares its wiring (see ``uasbench.methods.base.Method``): ``trainable``,
+``train_defaults`` (grad-clip, lr schedule), ``entry_options``, ``training_dataset(config, entry)``,
+``training_loss(model, batch)`` and ``total_epochs_matter(entry)``; a plug-in method trains the same way. This
+module owns the rest: the loop, checkpoints, the final model file.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import time
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,10 @@ import torch
 from uasbench.errors import ConfigError
 from uasbench.io import atomic_path, check_creatable_dir, write_json
 from uasbench.methods import create
+from uasbench.methods.registry import method_class
 from uasbench.pipeline.methods import method_kwargs, model_dir
+from uasbench.training.distributed import is_main_process
 from uasbench.training.loop import TrainSpec, train
-
-# Where each trainable method's training hooks live (dataset builder, loss, defaults).
-TRAINING_HOOKS = {"metauas": "uasbench.methods.metauas.training",
-                  "onenip": "uasbench.methods.reconstruction.training",
-                  "uniad": "uasbench.methods.reconstruction.training"}
 
 FALLBACKS = {"epochs": 1, "batch_size": 8, "lr": 1e-4, "weight_decay": 1e-4, "seed": 0}
 
@@ -31,39 +29,45 @@ FALLBACKS = {"epochs": 1, "batch_size": 8, "lr": 1e-4, "weight_decay": 1e-4, "se
 def run_training(config: dict, model_name: str, device: torch.device, resume: bool = True,
                  out_dir: str | Path | None = None) -> dict[str, Any]:
     if model_name not in config.get("training", {}):
-        raise ConfigError(f"unknown model {model_name!r}; 'training' defines: {', '.join(sorted(config.get('training', {})))}")
+        known = ", ".join(sorted(config.get("training", {})))
+        raise ConfigError(f"unknown model {model_name!r}; 'training' defines: {known}")
     entry = config["training"][model_name]
     out = check_creatable_dir(Path(out_dir) if out_dir else model_dir(config, model_name))
-    hooks = importlib.import_module(TRAINING_HOOKS[entry["method"]])
+    method_cls = method_class(entry["method"])
+    if not method_cls.trainable:
+        raise ConfigError(f"training.{model_name}: method {entry['method']!r} is not trainable")
     # the config entry overrides the method's defaults, which override the loop's fallbacks
-    settings = {**FALLBACKS, **getattr(hooks, "TRAIN_DEFAULTS", {}), **entry}
+    settings = {**FALLBACKS, **method_cls.train_defaults, **entry}
     spec = TrainSpec(**{f.name: settings[f.name] for f in dataclasses.fields(TrainSpec) if f.name in settings})
     torch.manual_seed(spec.seed)
     method = create(entry["method"], **method_kwargs(entry))
-    dataset = hooks.training_dataset(config, entry)
+    dataset = method_cls.training_dataset(config, entry)
     t0 = time.perf_counter()
-    ran = {"model": model_name, "method": entry["method"], "entry": _entry_settings(entry, hooks)}
-    history = train(method.model, hooks.training_loss, dataset, spec, out, device, resume=resume,
+    ran = {"model": model_name, "method": entry["method"], "entry": _entry_settings(entry, method_cls)}
+    history = train(method.model, method_cls.training_loss, dataset, spec, out, device, resume=resume,
                     desc=f"train {model_name}", meta=ran)
     final = {"method": entry["method"], "model": model_name, "state_dict": method.model.state_dict(),
              "weight_source": method.weight_source, "entry": entry}
-    with atomic_path(out / "model.pt") as tmp:
-        torch.save(final, tmp)
+    if is_main_process():  # under torchrun rank 0 alone writes the files (every rank holds the same weights)
+        with atomic_path(out / "model.pt") as tmp:
+            torch.save(final, tmp)
     summary = {"model": model_name, "method": entry["method"], "history": history, "tier": config["tier"],
                "weight_source": method.weight_source, "params": method.parameter_counts(),
                "train_seconds_this_invocation": time.perf_counter() - t0, "n_train_items": len(dataset),
                "device": str(device), "settings": {"spec": dataclasses.asdict(spec), "entry": entry}}
-    write_json(out / "train_summary.json", summary)
+    if is_main_process():
+        write_json(out / "train_summary.json", summary)
     return summary
 
 
-def _entry_settings(entry: dict, hooks: Any) -> dict[str, Any]:
+def _entry_settings(entry: dict, method_cls: type) -> dict[str, Any]:
     """What a resume must not change beyond the TrainSpec (which the loop checks itself): data, options, backbone...
 
-    ``epochs`` joins when the hooks say the total shapes training (OneNIP's refiner calibrates in the last epoch).
+    ``epochs`` joins when the method class says the total shapes training (OneNIP's refiner calibrates
+    in the last epoch).
     """
     spec_fields = {f.name for f in dataclasses.fields(TrainSpec)}
     kept = {key: value for key, value in entry.items() if key not in spec_fields}
-    if getattr(hooks, "total_epochs_matter", lambda _entry: False)(entry):
+    if method_cls.total_epochs_matter(entry):
         kept["epochs"] = entry.get("epochs")
     return kept

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from uasbench.io import write_text
-from uasbench.reports.collect import METRICS, categories_of, collect_runs
+from uasbench.reports.collect import METRICS, categories_of, collect_runs, efficiency_for
 from uasbench.reports.paper_protocol import metric_column, table_protocol
 from uasbench.reports.tables import (NO_NUMBER, Table, fmt_percent, fmt_plain, mean_std, to_csv, to_html, to_json,
                                      to_latex, to_markdown)
@@ -38,7 +38,8 @@ def banner(config: dict, df: pd.DataFrame) -> list[str]:
              f"metric protocol: {protocols}"]
     random_runs = sorted(df.loc[df["weight_source"].str.contains("random"), "run"].unique())
     if random_runs:
-        notes.append("RANDOM backbone weights (results not meaningful as a method comparison): " + ", ".join(random_runs))
+        notes.append("RANDOM backbone weights (results not meaningful as a method comparison): "
+                     + ", ".join(random_runs))
     return notes
 
 
@@ -81,13 +82,11 @@ def per_category_table(config: dict, df: pd.DataFrame, spec: dict, dataset: str,
         col = metric if cat == "mean" else f"cat.{cat}.{metric}"
         rows.append([cat] + [fmt_percent(*mean_std(df[(df["run"] == r) & (df["dataset"] == dataset)][col]))
                              if col in df else NO_NUMBER for r in runs])
-    return Table(f"{spec['title']} on {dataset} — {metric}", ["Category"] + [_run_label(config, r) for r in runs], rows,
-                 banner(config, df[df["dataset"] == dataset]))
+    return Table(f"{spec['title']} on {dataset} — {metric}", ["Category"] + [_run_label(config, r) for r in runs],
+                 rows, banner(config, df[df["dataset"] == dataset]))
 
 
 def efficiency_table(config: dict, df: pd.DataFrame, spec: dict) -> Table:
-    from uasbench.pipeline.track import efficiency_for
-
     rows = []
     for run in spec["runs"]:
         eff = efficiency_for(config, run)
@@ -96,13 +95,14 @@ def efficiency_table(config: dict, df: pd.DataFrame, spec: dict) -> Table:
         sub = df[df["run"] == run]
         lat = eff.get("latency_ms", {})
         per_image = {b: s["median"] / int(b) for b, s in lat.items()}
-        rows.append([_run_label(config, run), f"{eff['params']['total'] / 1e6:.1f} ({eff['params']['learnable'] / 1e6:.1f})",
+        params = f"{eff['params']['total'] / 1e6:.1f} ({eff['params']['learnable'] / 1e6:.1f})"
+        rows.append([_run_label(config, run), params,
                      eff["image_size"], fmt_plain(lat.get("1", {}).get("median"), 1),
                      " / ".join(f"{v:.1f}@b{b}" for b, v in sorted(per_image.items(), key=lambda x: int(x[0]))),
                      eff.get("weight_source", "?")] + [fmt_percent(*mean_std(sub[c])) if c in sub else NO_NUMBER
                                                        for c in ("I-AUROC", "P-AUROC", "P-AP")])
-    notes = banner(config, df) + [f"latency: median wall-clock ms of one forward on this machine's device "
-                                  f"(see efficiency JSON for device/threads); MetaUAS Tab 2 used one V100 at batch 32"]
+    notes = banner(config, df) + ["latency: median wall-clock ms of one forward on this machine's device "
+                                  "(see efficiency JSON for device/threads); MetaUAS Tab 2 used one V100 at batch 32"]
     return Table(spec["title"], ["Method", "All params M (learnable)", "Input", "ms @ b1", "ms/image", "Weights",
                                  "I-AUROC", "P-AUROC", "P-AP"], rows, notes)
 
@@ -180,7 +180,8 @@ def build_report(config: dict, out_dir: str | Path) -> Path:
     figures = []
     for ds in config["datasets"]:
         figures.append(bar_chart(df, ds, list(config["runs"]), out_dir / "figures" / f"bars_{ds}.png"))
-        figures.append(qualitative_figure(config, ds, list(config["runs"]), out_dir / "figures" / f"qualitative_{ds}.png"))
+        figures.append(qualitative_figure(config, ds, list(config["runs"]),
+                                          out_dir / "figures" / f"qualitative_{ds}.png"))
     fig_md = "\n".join(f"![{p.stem}](figures/{p.name})" for p in figures if p is not None)
     index = out_dir / "index.md"
     write_text(index, f"# uasbench report — tier: {config['tier']}\n\n" + "\n".join(sections) + "\n## Figures\n\n"

@@ -1,10 +1,17 @@
-"""Read the tracked results back from MLflow into one tidy DataFrame (the tables are built from it, not from memory)."""
+"""Read the results back into one tidy DataFrame (the tables are built from it, not from memory): from MLflow, or
+straight from the metrics and efficiency files (which ``uasbench track`` logs with the same readers)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pandas as pd
 
+from uasbench import layout
 from uasbench.errors import DataError
+from uasbench.io import read_json_object
+from uasbench.regression import check_metrics_result
 from uasbench.tracking import experiment_name, search_runs, tracking_uri_for
 
 METRICS = ("I-AUROC", "I-AP", "I-F1max", "P-AUROC", "P-AP", "P-F1max", "P-AUPRO")
@@ -49,20 +56,51 @@ def categories_of(df: pd.DataFrame, dataset: str) -> list[str]:
     return sorted(c[len("cat."):-len(".I-AUROC")] for c in cols if sub[c].notna().any())
 
 
+def read_metrics(path: Path) -> dict[str, Any]:
+    """A metrics file checked for what tracking reads: ``mean`` and ``per_category`` rows of numbers, ``meta``."""
+    result = read_json_object(path)
+    check_metrics_result(result, path)
+    if not isinstance(result.get("meta", {}), dict):
+        raise DataError(f"{path}: 'meta' must be an object, got {type(result['meta']).__name__}")
+    return result
+
+
+def efficiency_for(config: dict, run: str) -> dict[str, Any]:
+    """The run's parameter counts and latency (``uasbench bench latency``), or {} when it was not measured."""
+    path = layout.efficiency_file(config, run)
+    return read_json_object(path) if path.exists() else {}
+
+
+def run_metrics(result: dict[str, Any], efficiency: dict[str, Any], source: str = "efficiency file"
+                ) -> dict[str, float]:
+    """One flat row of a run: mean and ``cat.<c>.<metric>`` values, ``params_*`` and ``latency_ms_b<k>``.
+
+    ``source`` names the efficiency file (or the metrics file's meta) in the error for a malformed entry."""
+    metrics = {k: v for k, v in result["mean"].items()}
+    for category, values in result["per_category"].items():
+        metrics.update({f"cat.{category}.{k}": v for k, v in values.items()})
+    try:
+        params = efficiency.get("params") or result.get("meta", {}).get("params") or {}
+        metrics.update({f"params_{k}": float(v) for k, v in params.items()})
+        for batch, stats in (efficiency.get("latency_ms") or {}).items():
+            metrics[f"latency_ms_b{batch}"] = float(stats["median"] if isinstance(stats, dict) else stats)
+    except (AttributeError, KeyError, TypeError, ValueError) as err:
+        raise DataError(f"{source}: malformed 'params' or 'latency_ms' entry ({type(err).__name__}: {err})") from err
+    return metrics
+
+
 def collect_metric_files(config: dict) -> pd.DataFrame:
     """The same frame as :func:`collect_runs`, read from ``<results_dir>/metrics/`` instead of MLflow (``uasbench
     run`` builds its table without a tracking store)."""
-    from uasbench.pipeline.track import metric_files, read_metrics, run_metrics
-
     rows = []
-    for path in metric_files(config):
+    for path in layout.find_metrics_files(config):
+        key = layout.parse_metrics_file(path, config)
         result = read_metrics(path)
         meta = result.get("meta", {})
-        run, dataset = path.parent.name, path.parent.parent.name
-        rows.append({"run": run, "dataset": dataset, "seed": int(path.stem.removeprefix("seed")),
-                     "method": config["runs"].get(run, {}).get("method", meta.get("method", run)),
+        rows.append({"run": key.run, "dataset": key.dataset, "seed": key.seed,
+                     "method": config["runs"][key.run].get("method", meta.get("method", key.run)),
                      "weight_source": meta.get("weight_source", "unknown"),
                      "metric_protocol": result.get("protocol", "?"), **run_metrics(result, {}, str(path))})
     if not rows:
-        raise DataError(f"no metrics files under {config['results_dir']}/metrics")
+        raise DataError(f"no metrics files under {layout.metrics_dir(config)}")
     return pd.DataFrame(rows).sort_values(["dataset", "run", "seed"]).reset_index(drop=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from uasbench import layout
 from uasbench.io import atomic_path
 from uasbench.reports.tables import mean_std
 
@@ -52,12 +53,11 @@ def qualitative_figure(config: dict, dataset: str, runs: list[str], path: Path, 
     """One anomalous test image per category: image | ground truth | each run's map (its first seed)."""
     from uasbench.predictions import load_predictions
 
-    pred_root = Path(config["results_dir"]) / "predictions" / dataset
     loaded = {}
     for run in runs:
-        seeds = sorted(pred_root.glob(f"{run}/seed*/meta.json"))
+        seeds = layout.find_predictions(config, run, dataset)
         if seeds:
-            loaded[run] = load_predictions(seeds[0].parent)[0]
+            loaded[run] = load_predictions(seeds[0])[0]
     if not loaded:
         return None
     return map_grid(loaded, f"{dataset} ({config['tier']} tier): maps scaled per category to the run's 1–99.9 "

@@ -10,8 +10,6 @@ protocol differs, once more under it into ``metrics_<protocol>/``; ``uasbench tr
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from uasbench.errors import ConfigError
 from uasbench.metrics.protocols import DEFAULT_PROTOCOL, get_protocol
 
@@ -50,11 +48,6 @@ def run_protocols(config: dict) -> dict[str, list[str]]:
             if config["runs"][run].get("paper_row"):
                 needed.setdefault(run, set()).add(protocol)
     return {run: sorted(protocols) for run, protocols in needed.items()}
-
-
-def protocol_metrics_file(results_dir: str | Path, protocol: str, dataset: str, run: str, seed: int) -> Path:
-    """Where the workflow writes a prediction's metrics under a paper protocol (outside ``metrics/``'s globs)."""
-    return Path(results_dir) / f"metrics_{protocol}" / dataset / run / f"seed{seed}.json"
 
 
 def metric_column(protocol: str | None, metric: str, main_protocol: str) -> str:

@@ -6,7 +6,8 @@ from pathlib import Path
 import yaml
 from snakemake.utils import available_cpu_count
 
-from uasbench.config import validate_config, dataset_root
+from uasbench import layout
+from uasbench.config import validate_config
 from uasbench.reports.paper_protocol import run_protocols
 from uasbench.errors import UasbenchError
 
@@ -22,21 +23,23 @@ if config.get("device", "auto") != "cuda" and platform.machine().lower() in ("x8
     for _name, _value in (("ATEN_CPU_CAPABILITY", "avx2"), ("ONEDNN_MAX_CPU_ISA", "AVX2"), ("MKL_CBWR", "AVX2")):
         os.environ.setdefault(_name, _value)
 
-RESULTS = config["results_dir"]
-TIER = config["tier"]
-REPORT_DIR = f"reports/{TIER}"
+# Every path of results/ and reports/ comes from uasbench.layout, the module the commands read them with.
+REPORT_DIR = layout.report_dir(config)
+JOB = layout.job_key("{run}", "{dataset}", "{seed}")  # a prediction job's path parts, as wildcards
 GPU = 1 if config.get("device", "auto") == "cuda" else 0
 UAS = "python -m uasbench"  # works in the venv and in the conda env (run from the repo root)
 
 # Every CLI call reads this file, so --config overrides on the command line reach the commands too.
 # It is rewritten only when its content changes, keeping a second invocation a no-op.
-RESOLVED_CONFIG = f"{RESULTS}/config.resolved.yaml"
+# (Params are strings: Snakemake records only those, to rerun a job whose params changed.)
+_resolved = layout.resolved_config(config)
+RESOLVED_CONFIG = str(_resolved)
 _text = yaml.safe_dump(dict(config), sort_keys=False)  # keep the run order: it is the table row order
-if not Path(RESOLVED_CONFIG).exists() or Path(RESOLVED_CONFIG).read_text() != _text:
-    Path(RESULTS).mkdir(parents=True, exist_ok=True)
-    _tmp = Path(RESOLVED_CONFIG + ".tmp")
+if not _resolved.exists() or _resolved.read_text() != _text:
+    _resolved.parent.mkdir(parents=True, exist_ok=True)
+    _tmp = _resolved.with_name(_resolved.name + ".tmp")
     _tmp.write_text(_text)
-    os.replace(_tmp, RESOLVED_CONFIG)
+    os.replace(_tmp, _resolved)
 
 SEEDED_PROMPTS = {"random", "random-per-image"}
 
@@ -90,12 +93,47 @@ PAPER_JOBS = [
 def dataset_marker(dataset):
     """The file whose existence means the dataset is ready (generated ones are built by a rule)."""
     if config["datasets"][dataset]["kind"] == "synthetic-ad":
-        return [f"{RESULTS}/data/{dataset}/dataset.json"]
+        return [layout.dataset_marker(config, dataset)]
     return []
 
 
 # Threads for the multi-threaded rules (train, latency): the cores `--cores all` means; Snakemake caps them at --cores.
 # Not workflow.cores: that is undefined without --cores (snakemake --report, --summary) and the parse would fail.
 MAX_THREADS = available_cpu_count()
+
+# SLURM (workflow/profiles/slurm): sbatch needs the user's account and partition, which the profile reads from these
+# variables. Checked once the executor is known (onstart, before the first submission), so an unset one is this
+# message rather than an unexpanded "$VAR" handed to sacctmgr/sbatch or a guessed account.
+SLURM_VARIABLES = {"slurm_account": "UASBENCH_SLURM_ACCOUNT", "slurm_partition": "UASBENCH_SLURM_PARTITION"}
+
+
+def unset_slurm_resources(rules):
+    """The SLURM resources (of SLURM_VARIABLES) some rule lacks; an empty account is a choice (no accounts)."""
+    unset = set()
+    for rule in rules:
+        for name in SLURM_VARIABLES:
+            resource = rule.resources.get(name)
+            raw = None if resource is None else resource.raw  # None for a function: given
+            value = "" if raw is None else os.path.expandvars(str(raw)).strip()
+            if resource is None or "$" in value or (name == "slurm_partition" and raw is not None and not value):
+                unset.add(name)
+    return sorted(unset)
+
+
+def check_slurm_resources():
+    if workflow.executor_plugin is None or workflow.executor_plugin.name != "slurm" or not workflow.is_main_process:
+        return
+    unset = unset_slurm_resources({job.rule for job in workflow.dag.needrun_jobs() if not workflow.is_local(job.rule)})
+    if unset:
+        raise WorkflowError(
+            f"SLURM needs your {' and '.join(n.removeprefix('slurm_') for n in unset)}: "
+            f"export {' '.join(SLURM_VARIABLES[n] + '=...' for n in unset)} (workflow/profiles/slurm reads them; "
+            "`sinfo -s` lists the partitions, `sacctmgr show associations user=$USER format=account` your accounts; "
+            "UASBENCH_SLURM_ACCOUNT= (empty) on a cluster without accounts)"
+        )
+
+
+onstart:
+    check_slurm_resources()
 
 CONDA_ENV = "../envs/uasbench.yaml"

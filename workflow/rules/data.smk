@@ -3,19 +3,19 @@
 
 rule synthetic_dataset:
     output:
-        f"{RESULTS}/data/{{dataset}}/dataset.json",
+        layout.dataset_marker(config, "{dataset}"),
     params:
         spec=lambda wc: config["datasets"][wc.dataset],
-        outdir=lambda wc: f"{RESULTS}/data/{wc.dataset}",
+        outdir=lambda wc: str(layout.dataset_dir(config, wc.dataset)),
         categories=lambda wc: (
             "--categories " + ",".join(config["datasets"][wc.dataset]["categories"])
             if config["datasets"][wc.dataset].get("categories")
             else ""
         ),
     log:
-        f"{RESULTS}/logs/data/{{dataset}}.log",
+        layout.log_file(config, "data", "{dataset}"),
     benchmark:
-        f"{RESULTS}/benchmarks/data/{{dataset}}.tsv"
+        layout.benchmark_file(config, "data", "{dataset}")
     resources:
         mem_mb=2000,
     conda:
@@ -29,10 +29,10 @@ rule synthetic_dataset:
 
 rule change_pairs:
     output:
-        f"{RESULTS}/data/change_pairs/manifest.json",
+        layout.change_pairs_manifest(config),
     params:
         spec=config.get("change_pairs", {}),
-        outdir=f"{RESULTS}/data/change_pairs",
+        outdir=str(layout.change_pairs_dir(config)),
         inpainter=config.get("change_pairs", {}).get("inpainter", "telea"),
         kinds=",".join(config.get("change_pairs", {}).get("kinds", ["object", "local"])),
         coco=lambda wc: (
@@ -42,9 +42,9 @@ rule change_pairs:
             else ""
         ),
     log:
-        f"{RESULTS}/logs/data/change_pairs.log",
+        layout.log_file(config, "data", layout.CHANGE_PAIRS),
     benchmark:
-        f"{RESULTS}/benchmarks/data/change_pairs.tsv"
+        layout.benchmark_file(config, "data", layout.CHANGE_PAIRS)
     resources:
         mem_mb=4000,
     conda:

@@ -4,18 +4,18 @@
 rule latency:
     input:
         predict_inputs_any=lambda wc: (
-            [f"{RESULTS}/models/{config['runs'][wc.run]['model']}/model.pt"]
+            [layout.model_file(config, config["runs"][wc.run]["model"])]
             if "model" in config["runs"][wc.run]
             else []
         ),
     output:
-        f"{RESULTS}/efficiency/{{run}}.json",
+        layout.efficiency_file(config, "{run}"),
     params:
         cfg=RESOLVED_CONFIG,
     log:
-        f"{RESULTS}/logs/efficiency/{{run}}.log",
+        layout.log_file(config, "efficiency", "{run}"),
     benchmark:
-        f"{RESULTS}/benchmarks/efficiency/{{run}}.tsv"
+        layout.benchmark_file(config, "efficiency", "{run}")
     threads: MAX_THREADS
     resources:
         gpu=GPU,
@@ -27,4 +27,4 @@ rule latency:
         "--threads {threads} > {log:q} 2>&1"
 
 
-EFFICIENCY_FILES = [f"{RESULTS}/efficiency/{r}.json" for r in config["runs"]]
+EFFICIENCY_FILES = [layout.efficiency_file(config, r) for r in config["runs"]]

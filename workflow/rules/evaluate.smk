@@ -3,16 +3,16 @@
 
 rule evaluate:
     input:
-        f"{RESULTS}/predictions/{{dataset}}/{{run}}/seed{{seed}}/meta.json",
+        layout.prediction_meta(config, "{run}", "{dataset}", "{seed}"),
     output:
-        f"{RESULTS}/metrics/{{dataset}}/{{run}}/seed{{seed}}.json",
+        layout.metrics_file(config, "{run}", "{dataset}", "{seed}"),
     params:
-        preddir=lambda wc: f"{RESULTS}/predictions/{wc.dataset}/{wc.run}/seed{wc.seed}",
+        preddir=lambda wc: str(layout.prediction_dir(config, wc.run, wc.dataset, wc.seed)),
         protocol=config.get("metric_protocol", "official"),
     log:
-        f"{RESULTS}/logs/evaluate/{{dataset}}/{{run}}/seed{{seed}}.log",
+        layout.log_file(config, "evaluate", *JOB),
     benchmark:
-        f"{RESULTS}/benchmarks/evaluate/{{dataset}}/{{run}}/seed{{seed}}.tsv"
+        layout.benchmark_file(config, "evaluate", *JOB)
     threads: 1
     resources:
         mem_mb=4000,
@@ -22,20 +22,20 @@ rule evaluate:
         "{UAS} evaluate --pred {params.preddir:q} --out {output:q} --protocol {params.protocol} > {log:q} 2>&1"
 
 
-METRIC_FILES = [f"{RESULTS}/metrics/{d}/{r}/seed{s}.json" for r, d, s in JOBS]
+METRIC_FILES = [layout.metrics_file(config, r, d, s) for r, d, s in JOBS]
 
 
 rule evaluate_paper_protocol:
     input:
-        f"{RESULTS}/predictions/{{dataset}}/{{run}}/seed{{seed}}/meta.json",
+        layout.prediction_meta(config, "{run}", "{dataset}", "{seed}"),
     output:
-        f"{RESULTS}/metrics_{{protocol}}/{{dataset}}/{{run}}/seed{{seed}}.json",
+        layout.metrics_file(config, "{run}", "{dataset}", "{seed}", protocol="{protocol}"),
     wildcard_constraints:
         protocol="[a-z]+-compat",
     params:
-        preddir=lambda wc: f"{RESULTS}/predictions/{wc.dataset}/{wc.run}/seed{wc.seed}",
+        preddir=lambda wc: str(layout.prediction_dir(config, wc.run, wc.dataset, wc.seed)),
     log:
-        f"{RESULTS}/logs/evaluate_{{protocol}}/{{dataset}}/{{run}}/seed{{seed}}.log",
+        layout.log_file(config, "evaluate_{protocol}", *JOB),
     threads: 1
     resources:
         mem_mb=4000,
@@ -45,4 +45,4 @@ rule evaluate_paper_protocol:
         "{UAS} evaluate --pred {params.preddir:q} --out {output:q} --protocol {wildcards.protocol} > {log:q} 2>&1"
 
 
-PAPER_METRIC_FILES = [f"{RESULTS}/metrics_{p}/{d}/{r}/seed{s}.json" for p, r, d, s in PAPER_JOBS]
+PAPER_METRIC_FILES = [layout.metrics_file(config, r, d, s, protocol=p) for p, r, d, s in PAPER_JOBS]

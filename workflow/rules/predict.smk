@@ -5,7 +5,7 @@ def predict_inputs(wc):
     run = config["runs"][wc.run]
     inputs = list(dataset_marker(wc.dataset))
     if "model" in run:
-        inputs.append(f"{RESULTS}/models/{run['model']}/model.pt")
+        inputs.append(layout.model_file(config, run["model"]))
     return inputs
 
 
@@ -13,14 +13,14 @@ rule predict:
     input:
         predict_inputs,
     output:
-        f"{RESULTS}/predictions/{{dataset}}/{{run}}/seed{{seed}}/meta.json",
+        layout.prediction_meta(config, "{run}", "{dataset}", "{seed}"),
     params:
         cfg=RESOLVED_CONFIG,
-        outdir=lambda wc: f"{RESULTS}/predictions/{wc.dataset}/{wc.run}/seed{wc.seed}",
+        outdir=lambda wc: str(layout.prediction_dir(config, wc.run, wc.dataset, wc.seed)),
     log:
-        f"{RESULTS}/logs/predict/{{dataset}}/{{run}}/seed{{seed}}.log",
+        layout.log_file(config, "predict", *JOB),
     benchmark:
-        f"{RESULTS}/benchmarks/predict/{{dataset}}/{{run}}/seed{{seed}}.tsv"
+        layout.benchmark_file(config, "predict", *JOB)
     threads: 1
     resources:
         gpu=GPU,

@@ -1,20 +1,20 @@
 # Paper tables (Markdown, LaTeX, HTML, CSV) and figures into reports/<tier>/, built from the tracked results.
 
-REPORT_OUTPUTS = [f"{REPORT_DIR}/index.md"]
-FIGURES = [f"{REPORT_DIR}/figures/{kind}_{ds}.png" for ds in DATASET_NAMES for kind in ("bars", "qualitative")]
+REPORT_OUTPUTS = [REPORT_DIR / "index.md"]
+FIGURES = [REPORT_DIR / "figures" / f"{kind}_{ds}.png" for ds in DATASET_NAMES for kind in ("bars", "qualitative")]
 
 
 rule report:
     input:
-        logged=f"{RESULTS}/tracking/logged.json",
+        logged=layout.tracking_done(config),
         metrics=METRIC_FILES,
         paper_metrics=PAPER_METRIC_FILES,
         efficiency=EFFICIENCY_FILES,
     output:
-        index=report(f"{REPORT_DIR}/index.md", caption="../report/index.rst", category="Index"),
+        index=report(REPORT_DIR / "index.md", caption="../report/index.rst", category="Index"),
         # The report shows HTML (not Markdown): one .html per table, written beside its .md/.tex/.csv.
         tables=report(
-            directory(f"{REPORT_DIR}/tables"),
+            directory(REPORT_DIR / "tables"),
             patterns=["{name}.html"],
             caption="../report/tables.rst",
             category="Tables",
@@ -23,9 +23,9 @@ rule report:
         figures=report(FIGURES, caption="../report/figures.rst", category="Figures"),
     params:
         cfg=RESOLVED_CONFIG,
-        outdir=REPORT_DIR,
+        outdir=str(REPORT_DIR),
     log:
-        f"{RESULTS}/logs/report.log",
+        layout.log_file(config, "report"),
     conda:
         CONDA_ENV
     shell:

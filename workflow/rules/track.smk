@@ -1,5 +1,5 @@
 # One local job logs every metrics file and trained model to MLflow (sqlite under results/), so parallel jobs never
-# race on the store.
+# race on the store. It logs the metrics files given to it (its inputs), not whatever lies in results/.
 
 
 localrules:
@@ -11,15 +11,15 @@ rule track:
         metrics=METRIC_FILES,
         paper_metrics=PAPER_METRIC_FILES,
         efficiency=EFFICIENCY_FILES,
-        models=[f"{RESULTS}/models/{m}/model.pt" for m in sorted({r["model"] for r in config["runs"].values()
-                                                                  if "model" in r})],
+        models=[layout.model_file(config, m) for m in sorted({r["model"] for r in config["runs"].values()
+                                                              if "model" in r})],
     output:
-        f"{RESULTS}/tracking/logged.json",
+        layout.tracking_done(config),
     params:
         cfg=RESOLVED_CONFIG,
     log:
-        f"{RESULTS}/logs/track.log",
+        layout.log_file(config, "track"),
     conda:
         CONDA_ENV
     shell:
-        "{UAS} track --config {params.cfg} --out {output:q} > {log:q} 2>&1"
+        "{UAS} track --config {params.cfg} --out {output:q} {input.metrics:q} {input.paper_metrics:q} > {log:q} 2>&1"

@@ -8,27 +8,34 @@ def training_inputs(wc):
     keys = [data] if isinstance(data, str) else data
     inputs = []
     for key in keys:
-        inputs += [f"{RESULTS}/data/change_pairs/manifest.json"] if key == "change_pairs" else dataset_marker(key)
+        inputs += [layout.change_pairs_manifest(config)] if key == layout.CHANGE_PAIRS else dataset_marker(key)
     return inputs
+
+
+def training_gpus(wc):
+    """GPUs of a training entry, one torchrun process each: its `gpus` (default 1), none unless `device: cuda`."""
+    return config["training"][wc.model].get("gpus", 1) if GPU else 0
 
 
 rule train:
     input:
         training_inputs,
     output:
-        f"{RESULTS}/models/{{model}}/model.pt",
+        layout.model_file(config, "{model}"),
     params:
         cfg=RESOLVED_CONFIG,
     log:
-        f"{RESULTS}/logs/train/{{model}}.log",
+        layout.log_file(config, "train", "{model}"),
     benchmark:
-        f"{RESULTS}/benchmarks/train/{{model}}.tsv"
+        layout.benchmark_file(config, "train", "{model}")
     threads: MAX_THREADS
     resources:
-        gpu=GPU,
+        gpu=training_gpus,
         mem_mb=8000,
     conda:
         CONDA_ENV
     shell:
-        "{UAS} train {wildcards.model} --config {params.cfg} --device {config[device]} "
+        "launch='{UAS}'; [ {resources.gpu} -le 1 ] || "
+        "launch='torchrun --standalone --nproc_per_node {resources.gpu} -m uasbench'; "
+        "$launch train {wildcards.model} --config {params.cfg} --device {config[device]} "
         "--threads {threads} > {log} 2>&1"

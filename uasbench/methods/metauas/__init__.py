@@ -2,7 +2,8 @@
 
 ``create("metauas", backbone="efficientnet_b4", alignment="soft", fusion="cat", decoder="unet")`` is the official
 configuration; ``checkpoint=`` loads a uasbench state dict (``uasbench convert metauas-official`` makes one from the
-released weights). Training is done by ``uasbench.training.loop``; this module only builds and runs the network.
+released weights). Training (``uasbench train``) runs ``uasbench.training.loop`` with the hooks of
+``uasbench.methods.metauas.training``, which the class declares; this module only builds and runs the network.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 
 from uasbench.errors import ConfigError
 from uasbench.methods.base import Method
+from uasbench.methods.metauas import training
 from uasbench.methods.metauas.alignment import ALIGNMENT_MODES, FUSION_POLICIES
 from uasbench.methods.metauas.decoders import DECODERS
 from uasbench.methods.metauas.torch_model import MetaUASModel
@@ -34,6 +36,10 @@ class MetaUAS(Method):
 
     shots = 1
     extra_options: tuple[str, ...] = ()  # ``**unknown`` only exists to name unknown options in its error
+    trainable = True
+    train_defaults = training.TRAIN_DEFAULTS
+    training_dataset = staticmethod(training.training_dataset)
+    training_loss = staticmethod(training.training_loss)
 
     def __init__(self, backbone: str = "efficientnet_b4", alignment: str = "soft", fusion: str = "cat",
                  decoder: str = "unet", num_alignment_layers: int = 3, backbone_weights: str | None = None,

@@ -1,12 +1,11 @@
-"""Training hooks for MetaUAS (used by ``uasbench train``): one-prompt meta-learning on synthesized change pairs.
+"""Training hooks of MetaUAS (the ``MetaUAS`` class declares them for ``uasbench train``): one-prompt
+meta-learning on synthesized change pairs.
 
 Each meta-task is one (prompt, query) pair with its change mask; the loss is binary cross-entropy on the logits
 (paper Eq. 7). The optimiser (AdamW, lr / weight decay from the config) and the loop live in ``uasbench.training.loop``.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import torch
 from torch.nn import functional as F
@@ -16,12 +15,13 @@ TRAIN_DEFAULTS = {"epochs": 30, "batch_size": 128, "lr": 1e-4, "weight_decay": 5
 
 
 def training_dataset(config: dict, entry: dict):
+    from uasbench import layout
     from uasbench.datasets.change_pairs.dataset import AugmentConfig, ChangePairDataset
 
     opts = entry.get("data_options", {})
     augment = opts.get("augment", "cyws")
     return ChangePairDataset(
-        Path(config["results_dir"]) / "data" / "change_pairs", split="train", augment=augment != "none",
+        layout.change_pairs_dir(config), split="train", augment=augment != "none",
         fraction=float(opts.get("fraction", 1.0)), kinds=tuple(opts.get("kinds", ("object", "local"))),
         seed=int(entry.get("seed", 0)), image_size=entry.get("image_size"),
         augment_config=AugmentConfig.mild() if augment == "mild" else AugmentConfig())

@@ -37,6 +37,9 @@ def split_options(method: str, options: dict[str, Any], allowed: tuple[str, ...]
 class ReconstructionMethod(Method):
     """Builds a :class:`ReconstructionNet`; subclasses choose the decoder and how maps are post-processed."""
 
+    #: a training entry's ``image_size`` is the trained model's input size (the constructor's ``image_size``)
+    entry_options = Method.entry_options + ("image_size",)
+
     def __init__(self, config: ReconstructionConfig, backbone: str, backbone_weights: str | None,
                  pretrained_backbone: bool, checkpoint: str | os.PathLike | None) -> None:
         # a checkpoint carries the backbone, so ImageNet weights would only be loaded to be overwritten

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from uasbench.errors import ConfigError
+from uasbench.methods.reconstruction import training
 from uasbench.methods.reconstruction.method import (DEFAULT_IMAGE_SIZE, TRAINING_ONLY_OPTIONS, ReconstructionMethod,
                                                     split_options)
 from uasbench.methods.reconstruction.model import ReconstructionConfig, fuse_maps, image_scores
@@ -55,6 +56,20 @@ class OneNIP(ReconstructionMethod):
     shots = 1
     #: what ``**options`` accepts, so a config is checked without building the model (uasbench.methods.registry)
     extra_options = ONENIP_OPTIONS + TRAINING_ONLY_OPTIONS
+    trainable = True
+    train_defaults = training.TRAIN_DEFAULTS
+    training_loss = staticmethod(training.training_loss)
+
+    @staticmethod
+    def training_dataset(config: dict[str, Any], entry: dict[str, Any]) -> training.ReconstructionTrainingSet:
+        """Unified training items with the prompt, synthetic anomaly and calibration flag the options ask for."""
+        return training.unified_training_set(config, entry, training_streams(dict(entry.get("options") or {})))
+
+    @staticmethod
+    def total_epochs_matter(entry: dict[str, Any]) -> bool:
+        """The refiner calibrates in the last epoch, so a resume may not change ``epochs`` (it would calibrate
+        twice, or never); see uasbench.training.loop."""
+        return training_streams(dict(entry.get("options") or {}))[2]
 
     def __init__(self, backbone: str = "efficientnet_b4", backbone_weights: str | None = None,
                  pretrained_backbone: bool = True, image_size: int = DEFAULT_IMAGE_SIZE,
@@ -123,7 +138,8 @@ class OneNIP(ReconstructionMethod):
             if ref.shape != result["maps"].shape:
                 raise ConfigError(f"onenip finalize_dataset: category {category!r} has {ref.shape} refiner maps "
                                   f"but {result['maps'].shape} reconstruction maps")
-            fused = fuse_maps(torch.from_numpy(np.asarray(result["maps"], np.float32)), torch.from_numpy(ref), low, high)
+            rec = torch.from_numpy(np.asarray(result["maps"], np.float32))
+            fused = fuse_maps(rec, torch.from_numpy(ref), low, high)
             result["maps"] = fused.numpy().astype(np.float32)
             result["scores"] = image_scores(fused).numpy().astype(np.float32)
         self.result_tags = {**self.result_tags, "normalizer_range": [low, high]}

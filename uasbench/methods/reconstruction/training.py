@@ -1,4 +1,4 @@
-"""Training hooks of ``uniad`` and ``onenip`` for ``uasbench train`` (see ``uasbench.pipeline.train``).
+"""Training hooks of ``uniad`` and ``onenip``; the ``UniAD`` and ``OneNIP`` classes declare them for ``uasbench train``.
 
 Unified training: one model for every category of the entry's dataset(s) (``data`` may list several keys, e.g. the
 merged MVTec+BTAD+VisA setting of OneNIP Tab 2). Only normal training images are used. Items are a function of
@@ -108,8 +108,7 @@ def load_normal_images(config: dict, keys: list[str], size: int) -> tuple[np.nda
     (``<dataset>/<category>`` when several datasets are merged, so equal category names never mix)."""
     from tqdm.auto import tqdm
 
-    from uasbench.datasets import read_image
-    from uasbench.pipeline.predict import load_split
+    from uasbench.datasets import load_split, read_image
 
     paths, groups = [], []
     for key in keys:
@@ -123,21 +122,18 @@ def load_normal_images(config: dict, keys: list[str], size: int) -> tuple[np.nda
     return images, groups
 
 
-def training_dataset(config: dict, entry: dict) -> ReconstructionTrainingSet:
-    """The unified training set of a ``uniad``/``onenip`` training entry."""
-    from uasbench.methods.reconstruction.onenip import training_streams
-
-    method = entry.get("method")
-    if method not in ("uniad", "onenip"):
-        raise ConfigError(f"reconstruction training hooks got method {method!r}; expected 'uniad' or 'onenip'")
+def unified_training_set(config: dict, entry: dict,
+                         streams: tuple[bool, bool, bool] | None = None) -> ReconstructionTrainingSet:
+    """The unified training set of a training entry: UniAD's query-only items, or with ``streams`` (uses a prompt,
+    restoration stream, refiner; see ``uasbench.methods.reconstruction.onenip.training_streams``) OneNIP's."""
     options = dict(entry.get("options") or {})
     size = int(entry.get("image_size") or DEFAULT_IMAGE_SIZE)
     images, groups = load_normal_images(config, _data_keys(config, entry), size)
     seed = int(entry.get("seed", 0))
     with_ids = bool(options.get("cache_features", False))
-    if method == "uniad":
+    if streams is None:
         return ReconstructionTrainingSet(images, groups, seed, with_ids=with_ids)
-    uses_prompt, restoration, refiner = training_streams(options)
+    uses_prompt, restoration, refiner = streams
     synthesizer = None
     if restoration:
         from uasbench.datasets.anomalies.synthesis import AnomalySynthesizer
@@ -150,14 +146,6 @@ def training_dataset(config: dict, entry: dict) -> ReconstructionTrainingSet:
     return ReconstructionTrainingSet(images, groups, seed, with_prompt=uses_prompt, synthesizer=synthesizer,
                                      train_prompt=options.get("train_prompt", "random"),
                                      calibrate_epoch=epochs - 1 if refiner else None, with_ids=with_ids)
-
-
-def total_epochs_matter(entry: dict) -> bool:
-    """OneNIP's refiner calibrates in the last epoch, so a resume may not change ``epochs`` (it would calibrate
-    twice, or never); see uasbench.training.loop."""
-    from uasbench.methods.reconstruction.onenip import training_streams
-
-    return entry.get("method") == "onenip" and training_streams(dict(entry.get("options") or {}))[2]
 
 
 def training_loss(model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -3,7 +3,8 @@
 ``create("uniad")`` is the official configuration (efficientnet_b4 blocks 1/5/9/21 → 272 ch at stride 16,
 4 + 4 post-norm layers, 8 heads, FFN 1024, neighbour-masked attention, layer-wise learned queries, feature jitter
 20/1.0). Anomaly map = per-position L2 reconstruction error upsampled ×16; image score = max of the 16×16
-average-pooled map. Training: ``uasbench.methods.reconstruction.training`` (MSE on the clean features).
+average-pooled map. Training: the hooks of ``uasbench.methods.reconstruction.training`` (MSE on the clean
+features), declared on the class.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from uasbench.methods.reconstruction import training
 from uasbench.methods.reconstruction.method import (DEFAULT_IMAGE_SIZE, TRAINING_ONLY_OPTIONS, ReconstructionMethod,
                                                     split_options)
 from uasbench.methods.reconstruction.model import ReconstructionConfig
@@ -28,6 +30,10 @@ class UniAD(ReconstructionMethod):
     shots = None
     #: what ``**options`` accepts, so a config is checked without building the model (uasbench.methods.registry)
     extra_options = UNIAD_OPTIONS + TRAINING_ONLY_OPTIONS
+    trainable = True
+    train_defaults = training.TRAIN_DEFAULTS
+    training_dataset = staticmethod(training.unified_training_set)  # query-only items
+    training_loss = staticmethod(training.training_loss)
 
     def __init__(self, backbone: str = "efficientnet_b4", backbone_weights: str | None = None,
                  pretrained_backbone: bool = True, image_size: int = DEFAULT_IMAGE_SIZE,

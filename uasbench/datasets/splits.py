@@ -1,0 +1,37 @@
+"""A config's dataset entry → its folder and its samples (the one place that maps a config ``kind`` to a loader).
+
+Prediction and the unified UniAD/OneNIP training both read datasets through :func:`load_split`, so a dataset's
+categories filter and root are resolved the same way everywhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+#: config ``datasets.<name>.kind`` → benchmark loader (the generated synthetic-ad set is written in MVTec's layout)
+LOADER_OF_KIND = {"synthetic-ad": "mvtec", "mvtec": "mvtec", "visa": "visa", "btad": "btad", "goodsad": "goodsad",
+                  "folder": "folder"}
+
+
+def dataset_root(config: dict[str, Any], dataset: str) -> Path:
+    """Where a dataset lives: generated ones under results/data/<name>, real ones at their configured root."""
+    from uasbench import layout
+
+    spec = config["datasets"][dataset]
+    if spec["kind"] == "synthetic-ad":
+        return layout.dataset_dir(config, dataset)
+    return Path(spec["root"])
+
+
+def load_split(config: dict[str, Any], dataset: str) -> tuple[list, list[str]]:
+    """(samples of both splits, sorted category names) of the config's dataset ``dataset``, restricted to its
+    ``categories`` when it lists some."""
+    from uasbench.datasets.benchmarks.registry import load_dataset
+
+    spec = config["datasets"][dataset]
+    samples = load_dataset(LOADER_OF_KIND[spec["kind"]], dataset_root(config, dataset))
+    if spec.get("categories"):
+        samples = [s for s in samples if s.category in spec["categories"]]
+    categories = sorted({s.category for s in samples})
+    return samples, categories
