@@ -37,11 +37,22 @@ def add_command(subparsers: Any, name: str, help: str, func: Handler, descriptio
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """``--device auto|cpu|cuda``, the same choices and default for every command that computes."""
     parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
                         help="compute device; auto = CUDA when present, else CPU")
 
 
+def add_precision_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--precision fp32|tf32|bf16`` (default None = the config's choice, else fp32)."""
+    from uasbench.precision import PRECISIONS
+
+    parser.add_argument("--precision", default=None, choices=PRECISIONS,
+                        help=f"numerics of {what}: fp32 (the published numbers), tf32 (CUDA tensor cores) or bf16 "
+                             "autocast; default: the config's 'precision', else fp32")
+
+
 def add_batch_size_argument(parser: argparse.ArgumentParser, default: int = 16) -> None:
+    """``--batch-size``: the knob a user lowers when the device runs out of memory."""
     parser.add_argument("--batch-size", type=positive_int, default=default,
                         help="query images per forward pass (lower it when the device runs out of memory)")
 
@@ -70,6 +81,7 @@ def add_group_from_package(subparsers: Any, package: str, help: str) -> Any:
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
+    """``--config``: every workflow command reads the same YAML, by default the embedded tier's."""
     parser.add_argument("--config", default="config/config.yaml",
                         help="workflow config (config/config.yaml = embedded tier, config/paper.yaml = paper scale)")
 

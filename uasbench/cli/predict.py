@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli.common import (add_batch_size_argument, add_command, add_config_argument, non_negative_int,
-                                  positive_int)
+from uasbench.cli.common import (
+    add_batch_size_argument,
+    add_command,
+    add_config_argument,
+    add_precision_argument,
+    non_negative_int,
+    positive_int,
+)
 
 
 def run(args: argparse.Namespace) -> int:
+    """Predict one (run, dataset, seed) job of the workflow and write its predictions folder."""
     from uasbench.config import load_config
     from uasbench.devices import resolve_device
     from uasbench.pipeline.predict import run_predict
@@ -18,17 +25,21 @@ def run(args: argparse.Namespace) -> int:
         import torch
         torch.set_num_threads(args.threads)
     meta = run_predict(config, args.run, args.dataset, args.seed, args.out, resolve_device(args.device),
-                       batch_size=args.batch_size, mode=args.mode, force=args.force)
+                       batch_size=args.batch_size, mode=args.mode, force=args.force,
+                       precision=args.precision)
     print(f"{args.run} on {args.dataset} (seed {args.seed}, prompt {meta['prompt']}): {meta['n_images']} images in "
           f"{meta['seconds']:.1f}s -> {args.out}  [weights: {meta['weight_source']}]")
     return 0
 
 
 def register(subparsers) -> None:
-    p = add_command(subparsers, "predict", "write anomaly maps + image scores of a configured run (float16 npz per category)",
-                    run, description="Run one entry of the config's 'runs' section on one dataset with one prompt seed. "
+    """Add ``predict``: the run key, dataset, seed, output folder and prompt-mode override."""
+    p = add_command(subparsers, "predict",
+                    "write anomaly maps + image scores of a configured run (float16 npz per category)", run,
+                    description="Run one entry of the config's 'runs' section on one dataset with one prompt seed. "
                     "Prompt modes: none (zero-shot), random (one fixed normal image per category and seed), "
-                    "random-per-image (OneNIP), best-match / best-match-agnostic (faiss cosine on pooled encoder features).",
+                    "random-per-image (OneNIP), best-match / best-match-agnostic "
+                    "(faiss cosine on pooled encoder features).",
                     device=True)
     p.add_argument("run", help="key of the config's 'runs' section, e.g. metauas, metauas-best, patchcore")
     add_config_argument(p)
@@ -38,7 +49,9 @@ def register(subparsers) -> None:
                    "as a whole, so it must be empty, absent or an earlier prediction unless --force")
     p.add_argument("--force", action="store_true", help="replace --out even when it holds other files (never a "
                    "symbolic link, the current directory or one of its parents)")
-    p.add_argument("--mode", default=None, choices=["none", "random", "random-per-image", "best-match", "best-match-agnostic"],
+    p.add_argument("--mode", default=None,
+                   choices=["none", "random", "random-per-image", "best-match", "best-match-agnostic"],
                    help="override the run's prompt mode")
     add_batch_size_argument(p)
+    add_precision_argument(p, "the forward passes (the run's 'precision' in the config)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")

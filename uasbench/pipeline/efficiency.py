@@ -16,12 +16,14 @@ from uasbench.efficiency import bench_method
 from uasbench.errors import ConfigError
 from uasbench.io import write_json
 from uasbench.pipeline.methods import build_run_method
+from uasbench.precision import check_precision, precision_context
 
 
 def bench_run(config: dict, run_name: str, device: torch.device, out: str | Path, image_size: int | None = None,
-              batch_sizes: Sequence[int] | None = None) -> dict[str, Any]:
+              batch_sizes: Sequence[int] | None = None, precision: str | None = None) -> dict[str, Any]:
     """Time the run at ``image_size`` (default: its first dataset's) for each batch size (default: the config's
-    ``efficiency.batch_sizes``, else 1 and 32), write the result atomically to ``out`` and return it."""
+    ``efficiency.batch_sizes``, else 1 and 32) in ``precision`` (default: the run's, else fp32), write the result
+    atomically to ``out`` and return it."""
     if run_name not in config["runs"]:
         raise ConfigError(f"unknown run {run_name!r}; configured runs: {', '.join(sorted(config['runs']))}")
     run_cfg = config["runs"][run_name]
@@ -29,8 +31,11 @@ def bench_run(config: dict, run_name: str, device: torch.device, out: str | Path
     datasets = run_cfg.get("datasets", list(config["datasets"]))
     size = image_size or config["datasets"][datasets[0]].get("image_size", 256)
     settings = config.get("efficiency", {})
-    result = bench_method(method, size, list(batch_sizes or settings.get("batch_sizes", [1, 32])), device,
-                          warmup=settings.get("warmup", 2), repeats=settings.get("repeats", 5))
+    precision = check_precision(precision or run_cfg.get("precision", "fp32"))
+    with precision_context(precision, device):
+        result = bench_method(method, size, list(batch_sizes or settings.get("batch_sizes", [1, 32])), device,
+                              warmup=settings.get("warmup", 2), repeats=settings.get("repeats", 5))
+    result["precision"] = precision
     result.update({"run": run_name, "method": run_cfg["method"], "tier": config["tier"]})
     write_json(out, result)
     return result
@@ -39,7 +44,8 @@ def bench_run(config: dict, run_name: str, device: torch.device, out: str | Path
 def format_bench(result: dict[str, Any]) -> str:
     """The lines ``uasbench bench latency`` prints: the median per batch size, then the parameter counts."""
     run = result["run"]
-    lines = [f"{run}: batch {batch} @ {result['image_size']}px on {result['device']}: median {stats['median']:.1f} ms "
+    lines = [f"{run}: batch {batch} @ {result['image_size']}px on {result['device']} "
+             f"({result.get('precision', 'fp32')}): median {stats['median']:.1f} ms "
              f"({stats['median'] / int(batch):.2f} ms/image)" for batch, stats in result["latency_ms"].items()]
     params = result["params"]
     lines.append(f"{run}: {params['total'] / 1e6:.2f}M parameters ({params['learnable'] / 1e6:.2f}M learnable), "

@@ -24,11 +24,17 @@ from uasbench.outdir import check_replaceable_dir, remove_stale_staging, replace
 from uasbench.pipeline.images import load_images, load_masks
 from uasbench.pipeline.methods import build_run_method
 from uasbench.pipeline.prompts import PromptSelector
+from uasbench.precision import check_precision, precision_context
 
 
 def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: str | Path, device: torch.device,
-                batch_size: int = 16, mode: str | None = None, force: bool = False) -> dict[str, Any]:
-    """``force``: replace ``out_dir`` even when it is not empty and not an earlier prediction (see uasbench.outdir)."""
+                batch_size: int = 16, mode: str | None = None, force: bool = False,
+                precision: str | None = None) -> dict[str, Any]:
+    """Predict every test image of ``dataset`` with the configured run and write ``out_dir`` (npz + meta.json).
+
+    ``force``: replace ``out_dir`` even when it is not empty and not an earlier prediction (see uasbench.outdir).
+    ``precision``: fp32/tf32/bf16 for the forward passes (default: the run's ``precision``, else fp32).
+    """
     from uasbench.predictions import not_predictions_because, save_category_predictions, write_run_meta
 
     if run_name not in config["runs"]:
@@ -40,6 +46,7 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     remove_stale_staging(out_dir, not_predictions_because)
     run = config["runs"][run_name]
     prompt_mode = mode or run.get("prompt", "random")
+    precision = check_precision(precision or run.get("precision", "fp32"))
     size = config["datasets"][dataset].get("image_size", 256)
     torch.manual_seed(seed)
     method, info = build_run_method(config, run, device)
@@ -59,9 +66,10 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
             raise ConfigError(f"dataset {dataset!r}: category {category!r} has no test images")
         queries = load_images(tests, size)
         prompts = selector.for_category(category, normals, tests, queries)
-        maps, scores = _predict_batches(method, queries, prompts, category, batch_size, device)
-        if run.get("clip_prior"):
-            maps, scores = fuse_clip_prior(run["clip_prior"], maps, queries, prompts, device)
+        with precision_context(precision, device):
+            maps, scores = _predict_batches(method, queries, prompts, category, batch_size, device)
+            if run.get("clip_prior"):
+                maps, scores = fuse_clip_prior(run["clip_prior"], maps, queries, prompts, device)
         results[category] = {"maps": maps, "scores": scores, "masks": load_masks(tests, size),
                              "paths": [str(s.image_path) for s in tests], "labels": [s.label for s in tests]}
         n_images += len(tests)
@@ -71,7 +79,8 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     seconds = time.perf_counter() - t0
     map_scales = {category: to_float16(r["maps"]) for category, r in results.items()}
     meta = {"run": run_name, "method": run["method"], "dataset": dataset, "seed": seed, "prompt": prompt_mode,
-            "image_size": size, "tier": config["tier"], "device": str(device), "n_images": n_images,
+            "image_size": size, "tier": config["tier"], "device": str(device), "precision": precision,
+            "n_images": n_images,
             "seconds": seconds, "map_scale": {c: scale for c, (_, scale) in map_scales.items()},
             "categories": sorted(results), **info}
     # Write the whole folder beside the target, then swap it in: no stale category of an older run survives,

@@ -16,9 +16,15 @@ from uasbench import layout
 from uasbench.errors import DataError
 from uasbench.io import read_json_object, write_json
 from uasbench.reports.collect import efficiency_for, read_metrics, run_metrics
-from uasbench.tracking import (artifact_root, environment_tags, experiment_name, flatten, log_result, tracking_uri_for,
-                               with_aliases)
-
+from uasbench.tracking import (
+    artifact_root,
+    environment_tags,
+    experiment_name,
+    flatten,
+    log_result,
+    tracking_uri_for,
+    with_aliases,
+)
 
 TRAINING_EXPERIMENT = "_training"  # no dataset key starts with "_", so it never names a dataset's experiment
 
@@ -128,6 +134,7 @@ def track_prediction(config: dict, uri: str, env_tags: dict[str, str], job: Job,
         params.update(flatten("training", config["training"][run_cfg["model"]]))
     tags = {**env_tags, "method": run_cfg.get("method", meta.get("method", run)), "run": run, "dataset": dataset,
             "seed": str(seed), "device": meta.get("device", "unknown"), "model": model,
+            "precision": meta.get("precision", "fp32"),
             "weight_source": meta.get("weight_source", "unknown"), "metric_protocol": result.get("protocol", "?"),
             "tier": config["tier"], "mlflow.source.name": f"uasbench predict {run}"}
     source = f"{layout.efficiency_file(config, run)} (or 'meta.params' of {path})"

@@ -40,6 +40,13 @@ def banner(config: dict, df: pd.DataFrame) -> list[str]:
     if random_runs:
         notes.append("RANDOM backbone weights (results not meaningful as a method comparison): "
                      + ", ".join(random_runs))
+    # fp32 (the published numerics) goes unsaid; any other precision is named with its runs
+    reduced = {}
+    for run in sorted(df["run"].unique()):
+        precision = config["runs"].get(run, {}).get("precision", "fp32")
+        if precision != "fp32":
+            reduced.setdefault(precision, []).append(run)
+    notes += [f"precision {name} (not fp32): {', '.join(runs)}" for name, runs in sorted(reduced.items())]
     return notes
 
 
@@ -87,6 +94,8 @@ def per_category_table(config: dict, df: pd.DataFrame, spec: dict, dataset: str,
 
 
 def efficiency_table(config: dict, df: pd.DataFrame, spec: dict) -> Table:
+    """MetaUAS Tab 2: parameters, input size and forward time per run, beside the paper's V100 time where the run
+    names its paper row; the precision column says which numerics were timed."""
     rows = []
     for run in spec["runs"]:
         eff = efficiency_for(config, run)
@@ -99,12 +108,29 @@ def efficiency_table(config: dict, df: pd.DataFrame, spec: dict) -> Table:
         rows.append([_run_label(config, run), params,
                      eff["image_size"], fmt_plain(lat.get("1", {}).get("median"), 1),
                      " / ".join(f"{v:.1f}@b{b}" for b, v in sorted(per_image.items(), key=lambda x: int(x[0]))),
+                     fmt_plain(paper_latency(config["runs"][run].get("paper_row")), 1),
+                     eff.get("precision", "fp32"), eff.get("device", "?"),
                      eff.get("weight_source", "?")] + [fmt_percent(*mean_std(sub[c])) if c in sub else NO_NUMBER
                                                        for c in ("I-AUROC", "P-AUROC", "P-AP")])
-    notes = banner(config, df) + ["latency: median wall-clock ms of one forward on this machine's device "
-                                  "(see efficiency JSON for device/threads); MetaUAS Tab 2 used one V100 at batch 32"]
-    return Table(spec["title"], ["Method", "All params M (learnable)", "Input", "ms @ b1", "ms/image", "Weights",
+    notes = banner(config, df) + ["latency: median wall-clock ms of one forward (after warm-up, CUDA synchronised) "
+                                  "on the device named; the paper's column is MetaUAS Tab 2 (one V100, batch 32, "
+                                  "ms per image)"]
+    return Table(spec["title"], ["Method", "All params M (learnable)", "Input", "ms @ b1", "ms/image",
+                                 "Paper ms/image (V100 b32)", "Precision", "Device", "Weights",
                                  "I-AUROC", "P-AUROC", "P-AP"], rows, notes)
+
+
+def paper_latency(paper_row: str | None) -> float | None:
+    """MetaUAS Tab 2's forward time of ``paper_row`` (None when the row is not in that table)."""
+    from uasbench.errors import ConfigError
+    from uasbench.reports.paper_numbers import lookup
+
+    if not paper_row:
+        return None
+    try:
+        return lookup("metauas", "metauas_tab2", "mvtec", paper_row, "latency_ms")
+    except ConfigError:
+        return None
 
 
 def paper_vs_reproduced(config: dict, df: pd.DataFrame, spec: dict, name: str = "") -> Table | None:

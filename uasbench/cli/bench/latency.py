@@ -6,6 +6,7 @@ import argparse
 
 
 def run(args: argparse.Namespace) -> int:
+    """Time the configured run's forward pass and print the table; the JSON goes to ``--out`` for the report."""
     from uasbench.config import load_config
     from uasbench.devices import resolve_device
     from uasbench.pipeline.efficiency import bench_run, format_bench
@@ -15,13 +16,14 @@ def run(args: argparse.Namespace) -> int:
         import torch
         torch.set_num_threads(args.threads)
     result = bench_run(config, args.run, resolve_device(args.device), args.out, image_size=args.image_size,
-                       batch_sizes=args.batch_sizes)
+                       batch_sizes=args.batch_sizes, precision=args.precision)
     print(format_bench(result))
     return 0
 
 
 def register(group) -> None:
-    from uasbench.cli.common import add_command, add_config_argument, positive_int
+    """Add ``bench latency``: the run key, output JSON, input size, batch sizes to time and CPU threads."""
+    from uasbench.cli.common import add_command, add_config_argument, add_precision_argument, positive_int
 
     p = add_command(group, "latency", "median forward latency (warm-up + repeats) and parameter counts of a "
                     "configured run", run, device=True)
@@ -32,4 +34,5 @@ def register(group) -> None:
                    help="input size (default: the run's first dataset)")
     p.add_argument("--batch-sizes", type=positive_int, nargs="+", default=None,
                    help="batch sizes to time (default: config efficiency.batch_sizes or 1 32)")
+    add_precision_argument(p, "the timed forward passes (the run's 'precision' in the config)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")

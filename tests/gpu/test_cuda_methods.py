@@ -1,0 +1,63 @@
+"""Every registered method gives the same maps on the GPU as on the CPU (fp32), and bf16 stays close to fp32."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from tests.fixtures.method_options import OPTIONS, SIZE
+from uasbench.methods import list_methods
+from uasbench.methods.registry import create
+
+#: fp32 CPU vs CUDA: same math, different kernels and summation orders
+FP32_ATOL = 1e-4
+#: bf16 autocast vs fp32 (maps in [0, 1]); ~2e-3 was measured for MetaUAS b4 at 256 px on an H200
+BF16_ATOL = 1e-2
+
+
+@pytest.fixture(scope="module")
+def images() -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    return torch.rand(4, 3, SIZE, SIZE, generator=generator), torch.rand(4, 3, SIZE, SIZE, generator=generator)
+
+
+def _predict(method, queries: torch.Tensor, normals: torch.Tensor, device: torch.device):
+    method.to(device)
+    chosen = normals[:max(1, method.shots or 1)].to(device)
+    method.fit(chosen if method.shots else None, "bottle")
+    prompts = method.prompts_for(chosen, len(queries)) if method.shots else None
+    maps, scores = method.predict(queries.to(device), prompts, category="bottle")
+    return maps.float().cpu(), scores.float().cpu()
+
+
+def test_every_registered_method_is_covered():
+    assert sorted(OPTIONS) == list_methods()
+
+
+@pytest.mark.parametrize("name", sorted(OPTIONS))
+def test_device_fp32_maps_equal_the_cpu_maps(name, images, device):
+    queries, normals = images
+    torch.manual_seed(0)
+    on_cpu = create(name, **OPTIONS[name])
+    on_device = copy.deepcopy(on_cpu)
+    cpu_maps, cpu_scores = _predict(on_cpu, queries, normals, torch.device("cpu"))
+    maps, scores = _predict(on_device, queries, normals, device)
+    scale = max(1.0, float(cpu_maps.abs().max()))  # PatchCore's squared distances are not in [0, 1]
+    torch.testing.assert_close(maps, cpu_maps, rtol=0, atol=FP32_ATOL * scale)
+    torch.testing.assert_close(scores, cpu_scores, rtol=0, atol=FP32_ATOL * scale)
+
+
+@pytest.mark.parametrize("name", ["metauas", "onenip"])
+def test_bf16_maps_stay_close_to_fp32(name, images, device):
+    from uasbench.precision import precision_context
+
+    queries, normals = images
+    torch.manual_seed(0)
+    method = create(name, **OPTIONS[name])
+    fp32_maps, _ = _predict(method, queries, normals, device)
+    with precision_context("bf16", device):
+        bf16_maps, _ = _predict(method, queries, normals, device)
+    assert bf16_maps.dtype == torch.float32 and torch.isfinite(bf16_maps).all()
+    assert float((bf16_maps - fp32_maps).abs().max()) <= BF16_ATOL
