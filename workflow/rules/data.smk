@@ -45,6 +45,7 @@ rule change_pairs:
         layout.log_file(config, "data", layout.CHANGE_PAIRS),
     benchmark:
         layout.benchmark_file(config, "data", layout.CHANGE_PAIRS)
+    threads: MAX_THREADS  # pairs are synthesized in parallel processes, byte-identical for any count
     resources:
         mem_mb=4000,
     conda:
@@ -52,4 +53,5 @@ rule change_pairs:
     shell:
         "{UAS} data make-change-pairs --out {params.outdir} --force --seed {params.spec[seed]} "
         "--n-pairs {params.spec[n_pairs]} --image-size {params.spec[image_size]} "
-        "--kinds {params.kinds} --val-fraction {params.spec[val_fraction]} --inpainter {params.inpainter} --quiet {params.coco} > {log} 2>&1"
+        "--kinds {params.kinds} --val-fraction {params.spec[val_fraction]} --inpainter {params.inpainter} --quiet {params.coco} "
+        "--workers {threads} > {log} 2>&1"

@@ -41,6 +41,8 @@ INPAINTERS: dict[str, Inpainter] = {}
 
 @dataclass
 class ChangePair:
+    """One training meta-task: a prompt, a query, where they differ, and how the change was made."""
+
     prompt: np.ndarray  # uint8 (H, W, 3)
     query: np.ndarray  # uint8 (H, W, 3)
     mask: np.ndarray  # uint8 (H, W) in {0, 1}
@@ -60,6 +62,7 @@ def register_inpainter(name: str) -> Callable[[Inpainter], Inpainter]:
 
 
 def get_inpainter(name: str) -> Inpainter:
+    """The inpainter registered as ``name``; an unknown name is a ConfigError listing the registered ones."""
     if name not in INPAINTERS:
         raise ConfigError(f"unknown inpainter {name!r}; registered: {', '.join(sorted(INPAINTERS))}")
     return INPAINTERS[name]
@@ -73,6 +76,7 @@ def inpaint_telea(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 @register_inpainter("ns")
 def inpaint_navier_stokes(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """OpenCV Navier-Stokes inpainting, the alternative to Telea (both are stand-ins for the paper's LaMa)."""
     return cv2.inpaint(image, mask.astype(np.uint8), 3, cv2.INPAINT_NS)
 
 
@@ -225,7 +229,7 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-# The source and settings of the worker processes, set once per process by ``_init_worker`` (a fork inherits them).
+# The source and settings of the worker processes, set once per process by ``_init_worker``.
 _WORKER: dict[str, Any] = {}
 
 
@@ -250,9 +254,9 @@ def _synthesized(source: SceneSource, kinds: tuple[str, ...], inpainter: str, se
         _init_worker(source, kinds, inpainter, seed)
         yield from map(_synthesize_id, range(n_pairs))
         return
-    # fork shares the loaded source photos/annotations without pickling them; spawn (other platforms) pickles them
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    # spawn, not fork: a forked child inherits OpenCV's thread pool mid-state and can deadlock in its first cv2 call
+    # (seen: cv2.setNumThreads blocking forever). The source is pickled to each worker once.
+    context = multiprocessing.get_context("spawn")
     with context.Pool(min(workers, n_pairs), initializer=_init_worker,
                       initargs=(source, kinds, inpainter, seed, True)) as pool:
         # modest chunks keep the ordered stream flowing to the shard writer and the progress bar
@@ -260,6 +264,7 @@ def _synthesized(source: SceneSource, kinds: tuple[str, ...], inpainter: str, se
 
 
 def shard_name(index: int) -> str:
+    """File name of shard ``index``; the writer and the dataset reader share it."""
     return f"shard-{index:05d}.npz"
 
 
