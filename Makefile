@@ -10,7 +10,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.uasbench-installed
 
-.PHONY: run test venv lock clean-venv
+.PHONY: run test lint test-gpu venv lock clean-venv cluster-venv test-cluster
 
 venv: $(STAMP)
 
@@ -33,8 +33,29 @@ run: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --cores all
 	$(BIN)/uasbench regress --config config/config.yaml --expected tests/regression/expected_embedded.json
 
-test: $(STAMP)
+test: lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+# ruff (pyproject.toml [tool.ruff]: line length 120, imports, bugbear, docstrings on public modules/classes/functions)
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+# tests/gpu on a CUDA machine (they skip without one); ../shared/device/README.md runs them without the venv
+test-gpu: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q tests/gpu
+
+# The SLURM executor plugin (the `cluster` extra) for `snakemake --workflow-profile workflow/profiles/slurm`.
+CLUSTER_STAMP := $(VENV)/.uasbench-cluster-installed
+cluster-venv: $(CLUSTER_STAMP)
+
+$(CLUSTER_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test,workflow,cluster]'
+	@touch $(CLUSTER_STAMP)
+
+# The ci DAG through a single-node SLURM started here (scripts/slurm_single_node.sh: installs slurm-wlm + munge as
+# root), checked against tests/regression/expected_ci.json; skips, saying why, where SLURM cannot be installed.
+test-cluster: $(CLUSTER_STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" UASBENCH_CLUSTER_TESTS=1 $(BIN)/python -m pytest -m cluster tests/cluster
 
 clean-venv:
 	rm -rf $(VENV)

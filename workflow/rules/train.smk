@@ -14,7 +14,7 @@ def training_inputs(wc):
 
 def training_gpus(wc):
     """GPUs of a training entry, one torchrun process each: its `gpus` (default 1), none unless `device: cuda`."""
-    return config["training"][wc.model].get("gpus", 1) if GPU else 0
+    return (config["training"][wc.model].get("gpus") or 1) if GPU else 0
 
 
 rule train:
