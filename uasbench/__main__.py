@@ -1,3 +1,5 @@
+"""``python -m uasbench``: the same entry point as the ``uasbench`` console script."""
+
 import sys
 
 from uasbench.cli import main

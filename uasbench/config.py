@@ -16,6 +16,7 @@ __all__ = ["dataset_root", "load_config", "load_schema", "validate_config"]
 
 
 def load_schema() -> dict[str, Any]:
+    """The JSON schema every config is validated against, read from the installed package."""
     return yaml.safe_load(resources.files("uasbench").joinpath("config.schema.yaml").read_text())
 
 
@@ -131,6 +132,8 @@ def _check_method_options(config: dict[str, Any], source: str) -> None:
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Read, override and validate a workflow config; a missing file, bad YAML or a schema violation is a
+    ConfigError naming the file, so a typo fails before any computation."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")

@@ -44,8 +44,10 @@ def bench_method(method, image_size: int, batch_sizes: list[int], device: torch.
     for batch in batch_sizes:
         query = torch.rand(batch, 3, image_size, image_size, generator=gen).to(device)
         prompt = method.prompts_for(prompt1, batch) if shots else None
-        latency[str(batch)] = measure_latency(lambda: method.predict(query, prompt, category=category), device,
-                                              warmup=warmup, repeats=repeats)
+        # bind this batch's tensors: the closure is only called inside this iteration, but must not depend on that
+        latency[str(batch)] = measure_latency(
+            lambda query=query, prompt=prompt: method.predict(query, prompt, category=category), device,
+            warmup=warmup, repeats=repeats)
     return {"latency_ms": latency, "params": method.parameter_counts(), "image_size": image_size,
             "device": str(device), "torch_threads": torch.get_num_threads(),
             "weight_source": getattr(method, "weight_source", "random")}

@@ -100,11 +100,13 @@ def read_json_object(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` atomically: a reader (or a crash) never sees a half-written file."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
+    """Write ``obj`` as indented, key-sorted JSON atomically, so reruns give byte-identical, diffable files."""
     write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
 
 

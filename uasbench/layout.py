@@ -42,6 +42,7 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # dataset and run folder n
 
 
 def results_dir(config: Config) -> Path:
+    """The results tree's root; every other path here hangs below it."""
     return Path(config["results_dir"])
 
 
@@ -71,6 +72,7 @@ def change_pairs_dir(config: Config) -> Path:
 
 
 def change_pairs_manifest(config: Config) -> Path:
+    """The manifest written last by ``data make-change-pairs``: its existence means the pairs are complete."""
     return change_pairs_dir(config) / "manifest.json"
 
 
@@ -80,10 +82,12 @@ def model_dir(config: Config, model: str) -> Path:
 
 
 def model_file(config: Config, model: str) -> Path:
+    """A trained model's weights (``models/<model>/model.pt``), written by ``uasbench train``."""
     return model_dir(config, model) / MODEL_FILE
 
 
 def train_summary(config: Config, model: str) -> Path:
+    """A trained model's ``train_summary.json``, which ``uasbench track`` logs with the model's runs."""
     return model_dir(config, model) / TRAIN_SUMMARY
 
 
@@ -93,6 +97,7 @@ def job_key(run: str, dataset: str, seed: int | str) -> tuple[str, str, str]:
 
 
 def prediction_dir(config: Config, run: str, dataset: str, seed: int | str) -> Path:
+    """``predictions/<dataset>/<run>/seed<S>``: one prediction job's folder."""
     return results_dir(config).joinpath("predictions", *job_key(run, dataset, seed))
 
 
@@ -113,11 +118,13 @@ def metrics_dir(config: Config, protocol: str | None = None) -> Path:
 
 
 def metrics_file(config: Config, run: str, dataset: str, seed: int | str, protocol: str | None = None) -> Path:
+    """``<metrics dir>/<dataset>/<run>/seed<S>.json``: one job's metrics, under ``metrics/`` or a protocol's copy."""
     dataset_part, run_part, seed_part = job_key(run, dataset, seed)
     return metrics_dir(config, protocol) / dataset_part / run_part / f"{seed_part}.json"
 
 
 def efficiency_file(config: Config, run: str) -> Path:
+    """``efficiency/<run>.json``: a run's parameter counts and latency from ``uasbench bench latency``."""
     return results_dir(config) / "efficiency" / f"{run}.json"
 
 

@@ -44,6 +44,8 @@ def inside(root: str | os.PathLike, *parts: str) -> Path:
 
 
 def staging_prefix(target: Path) -> str:
+    """Name prefix of the hidden staging folders made beside ``target``, so leftovers of a crash are recognised
+    as ours and removed."""
     return f".{target.name}{STAGING_MARK}"
 
 

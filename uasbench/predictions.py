@@ -53,6 +53,7 @@ class CategoryPredictions:
 
 
 def category_file(pred_dir: str | os.PathLike, category: str) -> Path:
+    """``<pred_dir>/<category>.npz``; a category name that is not a plain file name is refused."""
     if not _CATEGORY_NAME.match(category) or category.endswith(".npz"):
         raise MetricInputError(f"category name {category!r} is not a safe file name (letters, digits, _ . + -)")
     return Path(pred_dir) / f"{category}.npz"
@@ -140,6 +141,8 @@ def _is_prediction_file(entry: Path) -> bool:
 
 
 def read_run_meta(pred_dir: str | os.PathLike) -> dict[str, Any]:
+    """The folder's ``meta.json``, written last by a prediction: a missing folder or file is a DataError, since
+    either means the prediction did not finish."""
     if not Path(pred_dir).is_dir():
         raise DataError(f"{pred_dir}: predictions directory does not exist")
     path = Path(pred_dir) / META_FILE

@@ -51,6 +51,8 @@ def _rounded(row: Values) -> Values:
 
 @dataclass(frozen=True)
 class Golden:
+    """A loaded golden file: accepted values per run key, tolerances per metric, and their provenance."""
+
     path: Path
     tolerances: dict[str, float]
     values: dict[str, RunValues]
@@ -85,6 +87,9 @@ class Drift:
 
 @dataclass
 class Comparison:
+    """The outcome of comparing results with a golden file; ``ok`` only when nothing drifted, went missing or
+    changed shape."""
+
     compared: list[str] = field(default_factory=list)
     n_values: int = 0
     drifts: list[Drift] = field(default_factory=list)
@@ -99,6 +104,7 @@ class Comparison:
 
 
 def run_key(dataset: str, run: str, seed: int) -> str:
+    """``<dataset>|<run>|seed<S>``, the key a run's values are stored under in the golden file."""
     return f"{dataset}|{run}|seed{seed}"
 
 
@@ -230,6 +236,7 @@ def _fmt(value: float | None, signed: bool = False) -> str:
 
 
 def format_drift_table(drifts: list[Drift]) -> str:
+    """Aligned text table of the drifted values with expected, actual, delta and |delta|/tolerance."""
     header = ("run", "scope", "metric", "expected", "actual", "delta", "tol", "|delta|/tol")
     rows = [(d.key, d.scope, d.metric, _fmt(d.expected), _fmt(d.actual), _fmt(d.delta, signed=True),
              f"{d.tolerance:.4f}", "inf" if math.isinf(d.severity) else f"{d.severity:.2f}") for d in drifts]

@@ -36,6 +36,7 @@ EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def tracking_uri_for(config: dict) -> str:
+    """The MLflow store: the config's ``mlflow.tracking_uri``, else the sqlite file in the results tree."""
     uri = (config.get("mlflow") or {}).get("tracking_uri")
     if uri:
         return uri
@@ -43,6 +44,7 @@ def tracking_uri_for(config: dict) -> str:
 
 
 def experiment_name(config: dict, dataset: str) -> str:
+    """``<prefix>/<tier>/<dataset>``: one MLflow experiment per dataset and tier, so tiers never mix."""
     prefix = (config.get("mlflow") or {}).get("experiment_prefix", EXPERIMENT_PREFIX)
     return f"{prefix}/{config['tier']}/{dataset}"
 

@@ -17,7 +17,6 @@ from tests.fixtures.layouts import make_mvtec, make_visa, write_image
 from uasbench.cli import main
 
 
-
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
     code = main([str(a) for a in argv])
     out, err = capsys.readouterr()

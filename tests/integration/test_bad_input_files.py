@@ -16,15 +16,30 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.integration.test_bad_input import (assert_clean_error, assert_no_leftovers, data_check, mvtec,  # noqa: F401
-                                              run_cli, write_config)
-from tests.integration.test_bad_input_checkpoints import (BACKBONE, CodeRunningPayload, change_pairs,  # noqa: F401
-                                                         evil_checkpoint, predict, project, save_model, train)
+# fixtures shared with sibling modules: imported by name (F401), then requested as test parameters (F811)
+from tests.integration.test_bad_input import (  # noqa: F401
+    assert_clean_error,
+    assert_no_leftovers,
+    data_check,
+    mvtec,
+    run_cli,
+    write_config,
+)
+from tests.integration.test_bad_input_checkpoints import (  # noqa: F401
+    BACKBONE,
+    CodeRunningPayload,
+    change_pairs,
+    evil_checkpoint,
+    predict,
+    project,
+    save_model,
+    train,
+)
 from tests.integration.test_bad_input_predictions import evaluate, pred  # noqa: F401
 
 # --- a trained model.pt that no longer fits the config ------------------------------------------------------------
 
-def test_model_trained_with_other_options_names_the_option_and_shapes(project, tmp_path, capsys):
+def test_model_trained_with_other_options_names_the_option_and_shapes(project, tmp_path, capsys):  # noqa: F811
     from uasbench.methods import create
 
     config, results = project
@@ -40,7 +55,7 @@ def test_model_trained_with_other_options_names_the_option_and_shapes(project, t
     assert_no_leftovers(tmp_path, out)
 
 
-def test_a_model_loaded_from_its_checkpoint_does_not_claim_random_weights(project, caplog):
+def test_a_model_loaded_from_its_checkpoint_does_not_claim_random_weights(project, caplog):  # noqa: F811
     from uasbench.config import load_config
     from uasbench.methods import create
     from uasbench.pipeline.methods import load_trained_method
@@ -69,7 +84,7 @@ def png_bomb(path: Path, width: int, height: int) -> Path:
     return path
 
 
-def test_decompression_bomb_is_refused_by_name(mvtec, tmp_path, capsys):
+def test_decompression_bomb_is_refused_by_name(mvtec, tmp_path, capsys):  # noqa: F811
     bomb = png_bomb(mvtec / "bottle" / "train" / "good" / "001.png", 13500, 13500)
     assert bomb.stat().st_size < 400_000
     code, _, err = data_check(capsys, mvtec, tmp_path / "report.json")
@@ -77,7 +92,7 @@ def test_decompression_bomb_is_refused_by_name(mvtec, tmp_path, capsys):
     assert not (tmp_path / "report.json").exists()
 
 
-def test_pixel_limit_is_configurable(mvtec, tmp_path, capsys, monkeypatch):
+def test_pixel_limit_is_configurable(mvtec, tmp_path, capsys, monkeypatch):  # noqa: F811
     monkeypatch.setenv("UASBENCH_MAX_IMAGE_PIXELS", "500")  # the fixture's images have 24 x 32 = 768 pixels
     code, _, err = data_check(capsys, mvtec, tmp_path / "report.json")
     assert_clean_error(code, err, "exceeds the limit of 500 pixels", "24")
@@ -91,7 +106,7 @@ def test_pixel_limit_is_configurable(mvtec, tmp_path, capsys, monkeypatch):
 
 # --- training inputs ------------------------------------------------------------------------------------------------
 
-def test_truncated_change_pair_shard_is_named(project, capsys):
+def test_truncated_change_pair_shard_is_named(project, capsys):  # noqa: F811
     config, results = project
     pairs = results / "data" / "change_pairs"
     copy = results / "data" / "pairs-copy"
@@ -190,7 +205,7 @@ def umask_022():
     os.umask(old)
 
 
-def test_outputs_follow_the_umask(pred, tmp_path, capsys, umask_022):
+def test_outputs_follow_the_umask(pred, tmp_path, capsys, umask_022):  # noqa: F811
     from uasbench.io import make_temp_dir, write_json
 
     write_json(tmp_path / "x.json", {"a": 1})

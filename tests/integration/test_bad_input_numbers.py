@@ -12,6 +12,8 @@ import pytest
 from PIL import Image
 
 from tests.fixtures.layouts import write_image
+
+# fixtures shared with sibling modules: imported by name (F401), then requested as test parameters (F811)
 from tests.integration.test_bad_input import assert_clean_error, data_check, mvtec, run_cli, write_config  # noqa: F401
 from tests.integration.test_bad_input_predictions import assert_earlier_metrics_kept, evaluate, pred  # noqa: F401
 from uasbench.datasets import read_image
@@ -32,7 +34,7 @@ def test_16bit_png_is_scaled_by_the_16bit_range(tmp_path):
     np.testing.assert_array_equal(out[..., 0], out[..., 2])
 
 
-def test_16bit_png_passes_data_check_and_is_not_white(mvtec, tmp_path, capsys):
+def test_16bit_png_passes_data_check_and_is_not_white(mvtec, tmp_path, capsys):  # noqa: F811
     image = mvtec / "bottle" / "train" / "good" / "001.png"
     write_image(image, np.full((24, 32), 1000, np.uint16))
     code, _, err = data_check(capsys, mvtec, tmp_path / "report.json")
@@ -64,7 +66,7 @@ def test_deep_image_outside_its_range_is_refused_by_name(tmp_path, array, mode, 
 @pytest.mark.parametrize("listing", ["categories", "map_scale"])
 @pytest.mark.parametrize("damage, words", [("missing", ["missing beta.npz"]),
                                            ("stray", ["stray gamma.npz"])])
-def test_evaluate_refuses_a_folder_that_does_not_match_its_meta(pred, tmp_path, capsys, listing, damage, words):
+def test_evaluate_refuses_a_folder_that_does_not_match_its_meta(pred, tmp_path, capsys, listing, damage, words):  # noqa: F811
     pred_dir, out = pred
     listed = {"categories": ["alpha", "beta"]} if listing == "categories" else {"map_scale": {"alpha": 1.0,
                                                                                              "beta": 1.0}}
@@ -83,7 +85,7 @@ def test_evaluate_refuses_a_folder_that_does_not_match_its_meta(pred, tmp_path, 
 
 # --- masks nobody uses --------------------------------------------------------------------------------------------
 
-def test_data_check_names_masks_without_an_image(mvtec, tmp_path, capsys):
+def test_data_check_names_masks_without_an_image(mvtec, tmp_path, capsys):  # noqa: F811
     stray = write_image(mvtec / "bottle" / "ground_truth" / "contamination" / "007_mask.png",
                         np.zeros((24, 32), np.uint8))
     (mvtec / "cable" / "test" / "bent_wire" / "000.png").unlink()  # its mask stays behind

@@ -12,6 +12,8 @@ import yaml
 
 from tests.fixtures.layouts import make_mvtec
 from tests.integration.test_bad_input import assert_clean_error, assert_no_leftovers, run_cli, write_config
+
+# fixtures shared with sibling modules: imported by name (F401), then requested as test parameters (F811)
 from tests.integration.test_bad_input_checkpoints import BACKBONE, TRAINING, change_pairs, project  # noqa: F401
 
 ONENIP = {"method": "onenip", "data": "d", "backbone": BACKBONE, "image_size": 32, "epochs": 1, "batch_size": 2,
@@ -110,7 +112,7 @@ def train_with(capsys, config, results, **changes):
     ({"seed": 7}, ["spec.seed: 0 -> 7"]),
     ({"data_options": {"augment": "none"}}, ["entry.data_options: '<unset>' -> {'augment': 'none'}"]),
 ], ids=["lr", "batch-size", "seed", "data-options"])
-def test_resume_after_the_settings_changed_is_refused(project, capsys, changes, words):
+def test_resume_after_the_settings_changed_is_refused(project, capsys, changes, words):  # noqa: F811
     config, results = project
     code, _, err = train_with(capsys, config, results)
     assert code == 0, err
@@ -121,7 +123,7 @@ def test_resume_after_the_settings_changed_is_refused(project, capsys, changes, 
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
 
 
-def test_resume_may_extend_epochs_and_the_summary_records_what_ran(project, capsys):
+def test_resume_may_extend_epochs_and_the_summary_records_what_ran(project, capsys):  # noqa: F811
     config, results = project
     assert train_with(capsys, config, results)[0] == 0
     code, _, err = train_with(capsys, config, results, epochs=2)

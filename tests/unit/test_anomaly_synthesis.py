@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from uasbench.datasets.anomalies.synthesis import KINDS, AnomalySynthesizer, blend_texture, perlin_paste
 from uasbench.datasets.anomalies.cutpaste import SCAR_LENGTH, SCAR_WIDTH, crop_and_paste, cutpaste_normal, cutpaste_scar
+from uasbench.datasets.anomalies.synthesis import KINDS, AnomalySynthesizer, blend_texture, perlin_paste
 from uasbench.datasets.anomalies.textures import TextureSource
 from uasbench.errors import DataError
 

@@ -9,8 +9,15 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from uasbench.backbones import (build_network, clip, create_backbone, create_clip, describe_weight_source,
-                                list_backbones, weight_report)
+from uasbench.backbones import (
+    build_network,
+    clip,
+    create_backbone,
+    create_clip,
+    describe_weight_source,
+    list_backbones,
+    weight_report,
+)
 from uasbench.backbones.clip import resolve_clip_weights
 from uasbench.errors import CheckpointError, ConfigError
 

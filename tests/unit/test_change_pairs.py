@@ -11,12 +11,26 @@ import pytest
 import torch
 
 from uasbench.cli import main
-from uasbench.datasets.change_pairs.generate import (INPAINTERS, generate_change_pairs, get_inpainter, local_pair, paste_pair,
-                                            register_inpainter, removal_pair)
-from uasbench.datasets.change_pairs.sources import (CocoSource, EmbeddedSource, Scene, polygons_to_mask,
-                                              rle_counts_to_string, rle_string_to_counts, rle_to_mask,
-                                              segmentation_to_mask)
 from uasbench.datasets.change_pairs.dataset import AugmentConfig, ChangePairDataset, augment_pair, visible_after
+from uasbench.datasets.change_pairs.generate import (
+    INPAINTERS,
+    generate_change_pairs,
+    get_inpainter,
+    local_pair,
+    paste_pair,
+    register_inpainter,
+    removal_pair,
+)
+from uasbench.datasets.change_pairs.sources import (
+    CocoSource,
+    EmbeddedSource,
+    Scene,
+    polygons_to_mask,
+    rle_counts_to_string,
+    rle_string_to_counts,
+    rle_to_mask,
+    segmentation_to_mask,
+)
 from uasbench.errors import ConfigError, DataError
 
 

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 
 from uasbench.errors import ConfigError, DataError
 from uasbench.methods import registry
-from uasbench.methods.clip.windows import to_clip_input
 from uasbench.methods.clip.prompts import baseline_prompts
+from uasbench.methods.clip.windows import to_clip_input
 
 torch.set_num_threads(2)
 

@@ -8,8 +8,13 @@ import pytest
 
 from tests.fixtures.layouts import make_btad, make_mvtec
 from uasbench.cli import main
-from uasbench.datasets.benchmarks.counts import (OFFICIAL_COUNTS, CategoryCounts, compare_with_official, format_count_table,
-                                      summary_line)
+from uasbench.datasets.benchmarks.counts import (
+    OFFICIAL_COUNTS,
+    CategoryCounts,
+    compare_with_official,
+    format_count_table,
+    summary_line,
+)
 
 # (classes, train, test good, test defective) as stated in the issue / reference sheet §3
 DOCUMENTED_TOTALS = {"mvtec": (15, 3629, 467, 1258), "visa": (12, 8659, 962, 1200), "btad": (3, 1799, 451, 290),

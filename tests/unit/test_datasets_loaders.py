@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.fixtures.layouts import (BTAD_EXTENSIONS, make_btad, make_goodsad, make_mvtec, make_visa, noise_image,
-                                    write_image)
+from tests.fixtures.layouts import (
+    BTAD_EXTENSIONS,
+    make_btad,
+    make_goodsad,
+    make_mvtec,
+    make_visa,
+    noise_image,
+    write_image,
+)
 from uasbench.datasets import DATASETS, Sample, count_samples, load_dataset, read_mask
 from uasbench.errors import ConfigError, DataError
 
@@ -32,7 +39,8 @@ def test_mvtec_counts_labels_and_mask_pairing(tmp_path):
         if s.label == 0:
             assert s.mask_path is None and s.defect_type == "good"
         else:
-            assert s.mask_path == tmp_path / s.category / "ground_truth" / s.defect_type / f"{s.image_path.stem}_mask.png"
+            mask_dir = tmp_path / s.category / "ground_truth" / s.defect_type
+            assert s.mask_path == mask_dir / f"{s.image_path.stem}_mask.png"
             assert s.image_path.parent.name == s.defect_type
     assert {s.defect_type for s in samples if s.category == "bottle" and s.label} == {"broken_large", "contamination"}
 

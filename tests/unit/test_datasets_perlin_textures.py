@@ -9,8 +9,7 @@ from PIL import Image, ImageOps
 from tests.fixtures.layouts import make_dtd
 from uasbench.datasets.anomalies import texture_augment
 from uasbench.datasets.anomalies.perlin import draw_perlin_mask, perlin_mask, perlin_noise
-from uasbench.datasets.anomalies.texture_augment import (TEXTURE_AUGMENTERS, augment_texture, invert, posterize,
-                                               solarize)
+from uasbench.datasets.anomalies.texture_augment import TEXTURE_AUGMENTERS, augment_texture, invert, posterize, solarize
 from uasbench.datasets.anomalies.textures import TextureSource, builtin_textures
 from uasbench.errors import DataError
 

@@ -15,8 +15,12 @@ from torch import nn
 from uasbench.cli import main as cli_main
 from uasbench.errors import CheckpointError
 from uasbench.methods import create
-from uasbench.methods.metauas.convert import (convert_official_checkpoint, official_to_uasbench, read_state_dict,
-                                              uasbench_to_official)
+from uasbench.methods.metauas.convert import (
+    convert_official_checkpoint,
+    official_to_uasbench,
+    read_state_dict,
+    uasbench_to_official,
+)
 
 SIZE = 64
 MEAN, STD = torch.tensor([0.485, 0.456, 0.406]), torch.tensor([0.229, 0.224, 0.225])
@@ -153,7 +157,8 @@ def test_official_key_names_as_read_in_the_official_source(official):
                 "alignment.0.alignment_layer.dimensionality_reduction.weight",
                 "alignment.2.alignment_layer.dimensionality_reduction.bias",
                 "decoder.blocks.0.conv1.0.weight", "decoder.blocks.0.conv1.1.running_mean",
-                "decoder.blocks.0.attention1.attention.cSE.1.weight", "decoder.blocks.3.attention2.attention.sSE.0.bias",
+                "decoder.blocks.0.attention1.attention.cSE.1.weight",
+                "decoder.blocks.3.attention2.attention.sSE.0.bias",
                 "decoder.blocks.4.conv2.1.weight", "mask_head.weight", "mask_head.bias"):
         assert key in keys, key
     assert not any(k.startswith(("encoder._fc", "decoder.blocks.4.attention", "decoder.center")) for k in keys)

@@ -11,11 +11,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from tests.fixtures.method_options import OPTIONS, SIZE
 from uasbench.methods import list_methods
 from uasbench.methods.registry import create
 from uasbench.pipeline.predict import _predict_batches
-
-from tests.fixtures.method_options import OPTIONS, SIZE
 
 torch.set_num_threads(1)
 DEVICE = torch.device("cpu")

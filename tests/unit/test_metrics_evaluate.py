@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 
 from uasbench.errors import MetricInputError
-from uasbench.metrics import (METRIC_NAMES, CategoryInput, EvaluationResult, MetricUndefinedWarning, evaluate,
-                              evaluate_categories, results_to_dataframe)
+from uasbench.metrics import (
+    METRIC_NAMES,
+    CategoryInput,
+    EvaluationResult,
+    MetricUndefinedWarning,
+    evaluate,
+    evaluate_categories,
+    results_to_dataframe,
+)
 from uasbench.metrics.synthetic import synthetic_category
 
 

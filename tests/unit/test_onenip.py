@@ -14,9 +14,9 @@ from uasbench.methods import create
 from uasbench.methods.reconstruction.convert import official_to_uasbench, uasbench_to_official
 from uasbench.methods.reconstruction.decoders import BidirectionalDecoder, BidirectionalDecoderLayer
 from uasbench.methods.reconstruction.model import fuse_maps, image_scores
-from uasbench.methods.reconstruction.transformer import neighbour_mask
 from uasbench.methods.reconstruction.onenip import OneNIP
 from uasbench.methods.reconstruction.training import ReconstructionTrainingSet, training_loss
+from uasbench.methods.reconstruction.transformer import neighbour_mask
 from uasbench.methods.reconstruction.uniad import UniAD
 from uasbench.training.loop import TrainSpec, train
 

@@ -11,8 +11,13 @@ from uasbench.cli import main
 from uasbench.errors import DataError, MetricInputError
 from uasbench.metrics import evaluate
 from uasbench.metrics.synthetic import synthetic_category
-from uasbench.predictions import (list_categories, load_category_predictions, load_predictions,
-                                  save_category_predictions, write_run_meta)
+from uasbench.predictions import (
+    list_categories,
+    load_category_predictions,
+    load_predictions,
+    save_category_predictions,
+    write_run_meta,
+)
 
 
 def _write_run(pred_dir, categories=("bottle", "screw")):

@@ -92,13 +92,15 @@ def test_prompt_file_errors_name_the_file_and_the_entry(tmp_path):
 
 def test_config_points_at_the_files_per_dataset_and_per_run(tmp_path):
     root = _dataset(tmp_path)
-    config = _config(tmp_path, root, prompt_file={"random": "M/oneprompt_seed{seed}.json", "best-match": "M/top10.json"})
+    config = _config(tmp_path, root,
+                     prompt_file={"random": "M/oneprompt_seed{seed}.json", "best-match": "M/top10.json"})
     validate_config(config)
     with pytest.raises(ConfigError, match="prompts_root = .* does not exist"):
         prompt_file_for(config, "diff", "m", 3, "random")
     _oneprompt(tmp_path / "prompts/M/oneprompt_seed3.json")
     assert prompt_file_for(config, "diff", "m", 3, "random").path.name == "oneprompt_seed3.json"
-    with pytest.raises(ConfigError, match=r"datasets.m.prompt_file.random: prompt file .*oneprompt_seed5.json not found"):
+    with pytest.raises(ConfigError,
+                       match=r"datasets.m.prompt_file.random: prompt file .*oneprompt_seed5.json not found"):
         prompt_file_for(config, "diff", "m", 5, "random")
     assert prompt_file_for(config, "diff", "m", 3, "random-per-image") is None
     config["runs"]["diff"]["prompt_file"] = None  # a run may opt out
@@ -120,7 +122,8 @@ def _predict(tmp_path, config, run, seed, name):
 def test_run_predict_uses_the_seed_file_prompt_and_the_top1_match(tmp_path):
     root = _dataset(tmp_path)
     seed = next(s for s in range(1, 50) if random_prompt_indices(3, s, "bottle") != [2])  # the draw avoids the twin
-    config = _config(tmp_path, root, prompt_file={"random": "M/oneprompt_seed{seed}.json", "best-match": "M/top10.json"})
+    config = _config(tmp_path, root,
+                     prompt_file={"random": "M/oneprompt_seed{seed}.json", "best-match": "M/top10.json"})
     _oneprompt(tmp_path / f"prompts/M/oneprompt_seed{seed}.json")
     _top10(tmp_path / "prompts/M/top10.json")
     from_file = _predict(tmp_path, config, "diff", seed, "a")

@@ -8,8 +8,7 @@ import pytest
 
 from uasbench.cli import main
 from uasbench.errors import DataError
-from uasbench.regression import (DEFAULT_TOLERANCES, collect_results, compare, load_golden, run_key,
-                                 update_golden)
+from uasbench.regression import DEFAULT_TOLERANCES, collect_results, compare, load_golden, run_key, update_golden
 
 METRICS = {"I-AUROC": 0.91, "I-AP": 0.83, "I-F1max": 0.77, "P-AUROC": 0.95, "P-AP": 0.42, "P-F1max": 0.47,
            "P-AUPRO": 0.81}

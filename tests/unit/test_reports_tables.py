@@ -6,8 +6,17 @@ import math
 
 import pandas as pd
 
-from uasbench.reports.tables import (Table, fmt_percent, fmt_plain, mean_std, to_csv, to_html, to_json, to_latex,
-                                     to_markdown)
+from uasbench.reports.tables import (
+    Table,
+    fmt_percent,
+    fmt_plain,
+    mean_std,
+    to_csv,
+    to_html,
+    to_json,
+    to_latex,
+    to_markdown,
+)
 
 
 def test_mean_std_over_seeds_uses_sample_std_and_ignores_nan():

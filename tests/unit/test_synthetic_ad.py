@@ -12,9 +12,15 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from uasbench.cli import main
 from uasbench.datasets.synthetic_ad import generate as synthetic_ad
-from uasbench.datasets.synthetic_ad.generate import (CATEGORY_SPECS, SYNTHETIC_CATEGORIES, make_synthetic_ad,
-                                            min_defect_area, render_defective, sample_rng)
 from uasbench.datasets.synthetic_ad.defects import VISIBLE_CHANGE
+from uasbench.datasets.synthetic_ad.generate import (
+    CATEGORY_SPECS,
+    SYNTHETIC_CATEGORIES,
+    make_synthetic_ad,
+    min_defect_area,
+    render_defective,
+    sample_rng,
+)
 from uasbench.datasets.synthetic_ad.render import ellipse_points, polygon_coverage, stroke_coverage
 from uasbench.errors import ConfigError, DataError
 

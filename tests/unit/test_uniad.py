@@ -19,8 +19,10 @@ COMMON_KEYS = (["reconstruction.pos_embed.row_embed.weight", "reconstruction.pos
                   for t in ("weight", "bias")])
 ENCODER_LAYER = ([f"self_attn.{a}" for a in ATTENTION]
                  + [f"{m}.{t}" for m in ("linear1", "linear2", "norm1", "norm2") for t in ("weight", "bias")])
-UNIAD_DECODER_LAYER = (["learned_embed.weight"] + [f"{m}.{a}" for m in ("self_attn", "multihead_attn") for a in ATTENTION]
-                       + [f"{m}.{t}" for m in ("linear1", "linear2", "norm1", "norm2", "norm3") for t in ("weight", "bias")])
+UNIAD_DECODER_LAYER = (["learned_embed.weight"]
+                       + [f"{m}.{a}" for m in ("self_attn", "multihead_attn") for a in ATTENTION]
+                       + [f"{m}.{t}" for m in ("linear1", "linear2", "norm1", "norm2", "norm3")
+                          for t in ("weight", "bias")])
 B4_WITHOUT_FC, B4_WITH_FC = 17_548_616, 19_341_616
 
 

@@ -12,9 +12,15 @@ import torch.nn.functional as F
 import uasbench.backbones
 from uasbench.errors import ConfigError
 from uasbench.methods import registry
-from uasbench.methods.clip.windows import (dense_clip_forward, embed_patches, harmonic_aggregation,
-                                           to_clip_input, window_embeddings, window_patch_indices)
 from uasbench.methods.clip.prompts import TEMPLATES, compositional_prompts
+from uasbench.methods.clip.windows import (
+    dense_clip_forward,
+    embed_patches,
+    harmonic_aggregation,
+    to_clip_input,
+    window_embeddings,
+    window_patch_indices,
+)
 
 torch.set_num_threads(2)
 
@@ -160,7 +166,8 @@ def test_metauas_visual_prior_is_the_winclip_plus_few_shot_map_per_query(micro_f
         torch.testing.assert_close(prior[i], expected, rtol=1e-5, atol=1e-6)
     patch_only = F.interpolate(  # the old prior (patch term alone) is not what the paper's "+" adds
         (0.5 * (1 - F.normalize(method.encode(queries[:1]).dense.patch_tokens, dim=-1)
-                @ F.normalize(method.encode(prompts[:1]).dense.patch_tokens[0], dim=-1).T).amin(-1)).reshape(1, 1, 4, 4),
+                @ F.normalize(method.encode(prompts[:1]).dense.patch_tokens[0], dim=-1).T).amin(-1)
+         ).reshape(1, 1, 4, 4),
         size=(64, 64), mode="bilinear", align_corners=False)[0, 0]
     assert not torch.allclose(prior[0], patch_only, atol=1e-4)
 

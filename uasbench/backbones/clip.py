@@ -37,6 +37,7 @@ def _open_clip():
 
 
 def is_clip_model(name: str) -> bool:
+    """Whether open_clip can build ``name``: how a CLIP model name is told from a typo before weights are resolved."""
     return name in _open_clip().list_models()
 
 

@@ -82,10 +82,12 @@ _FAMILIES: dict[str, _Family] = {
 
 
 def list_backbones() -> list[str]:
+    """The preset names a config may use as ``backbone``, sorted for help texts and error messages."""
     return sorted(PRESETS)
 
 
 def get_spec(name: str) -> BackboneSpec:
+    """The preset ``name``; an unknown name is a ConfigError listing the known ones rather than a KeyError."""
     if name not in PRESETS:
         raise ConfigError(f"unknown backbone {name!r}; known backbones: {', '.join(list_backbones())}")
     return PRESETS[name]
@@ -93,6 +95,8 @@ def get_spec(name: str) -> BackboneSpec:
 
 def resolve_backbone_weights(name: str, weights: str | os.PathLike | None = None,
                              pretrained: bool = True) -> WeightChoice:
+    """Where the preset's weights come from (explicit file, hub cache, installed package or random), decided
+    without building the network, so ``uasbench env`` can report it cheaply."""
     spec = get_spec(name)
     return resolve_weights(f"backbone {name!r}", weights, pretrained, hub_files=spec.hub_files,
                            hf_repos=spec.hf_repos, package=spec.package)

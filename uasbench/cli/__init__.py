@@ -22,6 +22,8 @@ NOT_COMMANDS = {"common"}
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The full ``uasbench`` parser: every command module found in this package registers itself, so a new
+    command needs no edit here."""
     parser = argparse.ArgumentParser(
         prog="uasbench",
         description="Benchmark harness for one-prompt universal anomaly segmentation "
@@ -39,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit status: 2 for a usage or input error (one ``uasbench: error:`` line
+    instead of a traceback), 130 on Ctrl-C."""
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

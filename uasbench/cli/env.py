@@ -8,6 +8,8 @@ from uasbench.cli.common import add_command
 
 
 def run(args: argparse.Namespace) -> int:
+    """Print package versions, the device and each backbone's weight source, flagging random weights, so a bug
+    report or a results folder says what it ran on."""
     from uasbench.backbones import weight_report
     from uasbench.devices import resolve_device
     from uasbench.provenance import device_summary, package_versions
@@ -27,5 +29,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
+    """Add ``env``."""
     add_command(subparsers, "env", "print versions, CPU/GPU and the weight source every backbone preset resolves to",
                 run)

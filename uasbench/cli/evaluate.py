@@ -21,6 +21,7 @@ comparison with the papers' numbers (the workflow writes those to metrics_<proto
 
 
 def register(subparsers) -> None:
+    """Add ``evaluate``: predictions folder, metrics file, protocol and image-score rule."""
     parser = add_command(subparsers, "evaluate", "compute the seven metrics of a predictions directory",
                          run, description=_DESCRIPTION)
     parser.add_argument("--pred", required=True, type=Path, help="predictions directory (<category>.npz + meta.json)")
@@ -34,6 +35,7 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Compute the seven metrics of one predictions folder under the chosen protocol and write the metrics JSON."""
     from uasbench.pipeline.evaluate import default_image_score, evaluate_predictions, format_result
 
     image_score = args.image_score or default_image_score(args.protocol)

@@ -23,6 +23,7 @@ the reason, UTC date, git sha, package versions, config file and tier; it refuse
 
 
 def register(subparsers) -> None:
+    """Add ``regress``: golden file, where the results are, and ``--update --reason`` to accept new numbers."""
     parser = add_command(subparsers, "regress", "compare reproduced metrics with a golden file (or update it)",
                          run, description=_DESCRIPTION)
     parser.formatter_class = RawDefaultsFormatter
@@ -41,6 +42,8 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Compare the results with the golden file (exit 1 on drift) or, with ``--update``, rewrite it with the
+    reason recorded; a config of another tier than the golden file's is refused."""
     from uasbench import layout
     from uasbench.errors import ConfigError
     from uasbench.regression import collect_results, compare, format_comparison, load_golden, update_golden

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli.common import (RawDefaultsFormatter, add_batch_size_argument, add_command, non_negative_int,
-                                  positive_int)
+from uasbench.cli.common import (
+    RawDefaultsFormatter,
+    add_batch_size_argument,
+    add_command,
+    non_negative_int,
+    positive_int,
+)
 
 PROMPT_MODES = ("none", "random", "random-per-image", "best-match", "best-match-agnostic")
 LAYOUTS = ("folder", "mvtec", "btad", "goodsad", "visa")
@@ -19,6 +24,8 @@ Writes <out>/predictions/, <out>/metrics/ (the seven metrics per category and th
 
 
 def run(args: argparse.Namespace) -> int:
+    """Check, predict, evaluate and tabulate a method on the user's own folder in one call, printing the
+    data check and the tables it wrote."""
     from uasbench.devices import resolve_device
     from uasbench.pipeline.run import custom_config, parse_options, run_custom
 
@@ -38,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
+    """Add ``run``: the folder, the method and its options, prompt mode, seeds, layout and protocol."""
     from uasbench.metrics.protocols import PROTOCOLS
 
     p = add_command(subparsers, "run", "evaluate a method on your own MVTec-layout folder (check, predict, evaluate, "

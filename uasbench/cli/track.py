@@ -9,6 +9,7 @@ from uasbench.cli.common import add_command, add_config_argument
 
 
 def run(args: argparse.Namespace) -> int:
+    """Log the metrics files to MLflow and print how to open the UI on them."""
     from uasbench.config import load_config
     from uasbench.pipeline.track import track_all
     from uasbench.tracking import ui_command
@@ -21,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
+    """Add ``track``: the config, the output list of run ids and optionally the metrics files to log."""
     p = add_command(subparsers, "track", "log every metrics file (+ params, latency, tags) to MLflow, one run per "
                     "(run, dataset, seed)", run,
                     description="Logs the given metrics files (default: every <results_dir>/metrics/<dataset>/<run>/"

@@ -22,12 +22,16 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-if TYPE_CHECKING:  # pragma: no cover
-    from uasbench.datasets.benchmarks.counts import OFFICIAL_COUNTS, count_samples
-    from uasbench.datasets.imageio import read_image, read_mask
-    from uasbench.datasets.benchmarks.registry import load_dataset
-    from uasbench.datasets.benchmarks.sample import DATASETS, Sample
-    from uasbench.datasets.splits import dataset_root, load_split
+if TYPE_CHECKING:  # pragma: no cover  (``X as X``: explicit re-exports for type checkers; ``__getattr__`` serves them)
+    from uasbench.datasets.benchmarks.counts import OFFICIAL_COUNTS as OFFICIAL_COUNTS
+    from uasbench.datasets.benchmarks.counts import count_samples as count_samples
+    from uasbench.datasets.benchmarks.registry import load_dataset as load_dataset
+    from uasbench.datasets.benchmarks.sample import DATASETS as DATASETS
+    from uasbench.datasets.benchmarks.sample import Sample as Sample
+    from uasbench.datasets.imageio import read_image as read_image
+    from uasbench.datasets.imageio import read_mask as read_mask
+    from uasbench.datasets.splits import dataset_root as dataset_root
+    from uasbench.datasets.splits import load_split as load_split
 
 
 def __getattr__(name: str) -> Any:

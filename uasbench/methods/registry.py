@@ -31,6 +31,7 @@ ENTRY_POINT_GROUP = "uasbench.methods"
 
 
 def register_method(name: str) -> Callable[[T], T]:
+    """Class decorator: make a method available to ``create(name)`` and set its ``name`` attribute."""
     def decorator(cls: T) -> T:
         _REGISTRY[name] = cls
         cls.name = name
@@ -47,6 +48,7 @@ def plugin_entry_points() -> dict[str, Any]:
 
 
 def list_methods() -> list[str]:
+    """Built-in and installed plug-in method names, sorted; the modules are not imported."""
     return sorted({*METHOD_MODULES, *plugin_entry_points()})
 
 
@@ -66,7 +68,8 @@ def method_class(name: str) -> type:
             importlib.import_module(METHOD_MODULES[name])
         except ModuleNotFoundError as err:
             if err.name == METHOD_MODULES[name]:
-                raise ConfigError(f"method {name!r} is declared but its module {err.name} is not implemented yet") from err
+                raise ConfigError(f"method {name!r} is declared but its module {err.name} "
+                                  "is not implemented yet") from err
             raise
     return _REGISTRY[name]
 

@@ -41,8 +41,8 @@ def check_state_dict(state: Mapping[str, torch.Tensor], model: nn.Module, source
         problems.append(f"{len(missing)} missing keys: {listed(missing)}")
     if extra := state.keys() - expected.keys():
         problems.append(f"{len(extra)} unexpected keys: {listed(extra)}")
-    shapes = [f"{k} {tuple(state[k].shape)} != {tuple(expected[k].shape)}" for k in sorted(expected.keys() & state.keys())
-              if tuple(state[k].shape) != tuple(expected[k].shape)]
+    shapes = [f"{k} {tuple(state[k].shape)} != {tuple(expected[k].shape)}"
+              for k in sorted(expected.keys() & state.keys()) if tuple(state[k].shape) != tuple(expected[k].shape)]
     if shapes:
         problems.append(f"{len(shapes)} keys with the wrong shape: {listed(shapes)}")
     if problems:

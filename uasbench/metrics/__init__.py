@@ -5,8 +5,14 @@
 for the difference between the ``official`` and ``metauas-compat`` protocols.
 """
 
-from uasbench.metrics.evaluate import (CategoryInput, CategoryMetrics, EvaluationResult, evaluate,
-                                       evaluate_categories, results_to_dataframe)
+from uasbench.metrics.evaluate import (
+    CategoryInput,
+    CategoryMetrics,
+    EvaluationResult,
+    evaluate,
+    evaluate_categories,
+    results_to_dataframe,
+)
 from uasbench.metrics.protocols import DEFAULT_PROTOCOL, METRIC_NAMES, PROTOCOLS
 from uasbench.metrics.scores import IMAGE_SCORE_CHOICES, avgpool_max_scores, derive_image_scores, max_scores
 from uasbench.metrics.validation import MetricUndefinedWarning

@@ -17,8 +17,13 @@ from uasbench.metrics.keys import encode_keys
 from uasbench.metrics.protocols import DEFAULT_PROTOCOL, METRIC_NAMES, get_protocol
 from uasbench.metrics.scores import derive_image_scores, max_scores_from_keys
 from uasbench.metrics.table import pixel_table, score_table
-from uasbench.metrics.validation import (check_finite_keys, check_image_labels, check_image_scores, check_maps,
-                                         check_masks)
+from uasbench.metrics.validation import (
+    check_finite_keys,
+    check_image_labels,
+    check_image_scores,
+    check_maps,
+    check_masks,
+)
 
 
 class CategoryMetrics(dict):

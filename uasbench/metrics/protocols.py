@@ -79,6 +79,7 @@ PROTOCOLS: dict[str, Protocol] = {
 
 
 def get_protocol(name: str) -> Protocol:
+    """The protocol ``name``; an unknown name is a MetricInputError listing the choices."""
     try:
         return PROTOCOLS[name]
     except KeyError:

@@ -61,11 +61,14 @@ def mvtec_pro_curve(anomaly_maps: np.ndarray, masks: np.ndarray) -> tuple[np.nda
 
 
 def mvtec_aupro(anomaly_maps: np.ndarray, masks: np.ndarray, limit: float = FPR_LIMIT) -> float:
+    """Area under the PRO curve up to FPR ``limit``, divided by ``limit`` (the MVTec AD evaluator's
+    normalisation)."""
     fprs, pros = mvtec_pro_curve(anomaly_maps, masks)
     return trapezoid_to(fprs, pros, limit) / limit
 
 
 def sklearn_f1max(labels: np.ndarray, scores: np.ndarray) -> float:
+    """The largest F1 over scikit-learn's precision-recall curve; undefined points (0/0) are skipped."""
     from sklearn.metrics import precision_recall_curve
 
     precision, recall, _ = precision_recall_curve(labels, scores)

@@ -9,6 +9,7 @@ import torch
 
 
 def load_images(samples: Sequence, size: int) -> torch.Tensor:
+    """The samples' images resized to ``size`` as float (N, 3, S, S) in [0, 1]."""
     from uasbench.datasets import read_image
 
     arr = np.stack([read_image(s.image_path, size) for s in samples])
@@ -16,6 +17,7 @@ def load_images(samples: Sequence, size: int) -> torch.Tensor:
 
 
 def load_masks(samples: Sequence, size: int) -> np.ndarray:
+    """The samples' masks at ``size`` as bool (N, S, S); ``read_mask`` decides for a sample without a mask file."""
     from uasbench.datasets import read_mask
 
     return np.stack([read_mask(s.mask_path, (size, size), s.label) for s in samples]).astype(bool)

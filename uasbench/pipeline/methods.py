@@ -42,6 +42,8 @@ def method_kwargs(entry: dict) -> dict[str, Any]:
 
 
 def load_trained_method(config: dict, model_name: str, device: torch.device, overrides: dict | None = None):
+    """The trained model ``model_name`` built from its config entry and loaded from its ``model.pt``; a missing,
+    foreign or mismatched file is a CheckpointError naming it."""
     entry = config["training"][model_name]
     path = layout.model_file(config, model_name)
     if not path.is_file():

@@ -17,6 +17,7 @@ more than 1e-6. The full-size reference run takes a few minutes on 2 cores."""
 
 
 def register(group_subparsers) -> None:
+    """Add ``bench metrics``: data size, seed and whether to run the slow reference set."""
     parser = add_command(group_subparsers, "metrics", "time the metrics against scikit-learn + reference AUPRO",
                          run, description=_DESCRIPTION)
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the MVTec AD test-set image count")
@@ -27,6 +28,8 @@ def register(group_subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Benchmark the metrics; exit 1 when any value differs from the reference by more than the tolerance, so CI
+    catches a fast metric that drifted."""
     from uasbench.errors import ConfigError
     from uasbench.io import write_json
     from uasbench.metrics.bench import format_report, run_benchmark

@@ -16,6 +16,7 @@ _DESCRIPTION = (
 
 
 def register(group_subparsers) -> None:
+    """Add ``convert metauas-official IN.ckpt OUT.pt``."""
     parser = add_command(group_subparsers, "metauas-official", "official MetaUAS .ckpt → uasbench state dict",
                          run, description=_DESCRIPTION)
     parser.add_argument("input", metavar="IN.ckpt", help="official MetaUAS checkpoint")
@@ -23,6 +24,7 @@ def register(group_subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Convert the official checkpoint and print the tensor and parameter counts as a check of what was read."""
     from uasbench.methods.metauas.convert import convert_official_checkpoint
 
     counts = convert_official_checkpoint(args.input, args.output)  # conversion is CPU-only; --device is unused

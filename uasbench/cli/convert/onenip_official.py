@@ -16,6 +16,7 @@ _SOURCES = {
 
 
 def register_official_converter(group_subparsers, method: str) -> None:
+    """Add ``convert <method>-official``; OneNIP and UniAD share one checkpoint format, so one parser serves both."""
     title, origin = _SOURCES[method]
     description = (
         f"Convert an official {title} checkpoint from {origin}: a {{'state_dict': ...}} file of the "
@@ -32,6 +33,8 @@ def register_official_converter(group_subparsers, method: str) -> None:
 
 
 def run(method: str, args: argparse.Namespace) -> int:
+    """Convert an official OneNIP/UniAD checkpoint and print the ``create`` call that loads it (image size and
+    depths are read off the file, so the user need not guess them)."""
     from uasbench.methods.reconstruction.convert import convert_official_checkpoint
 
     info = convert_official_checkpoint(method, args.input, args.output)  # CPU-only; --device is unused
@@ -42,4 +45,5 @@ def run(method: str, args: argparse.Namespace) -> int:
 
 
 def register(group_subparsers) -> None:
+    """Add ``convert onenip-official``."""
     register_official_converter(group_subparsers, "onenip")

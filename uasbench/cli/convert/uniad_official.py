@@ -6,4 +6,5 @@ from uasbench.cli.convert.onenip_official import register_official_converter
 
 
 def register(group_subparsers) -> None:
+    """Add ``convert uniad-official`` (the OneNIP converter with UniAD's key rules)."""
     register_official_converter(group_subparsers, "uniad")

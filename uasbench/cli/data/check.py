@@ -10,9 +10,10 @@ from uasbench.datasets.benchmarks.sample import DATASETS  # light module: no num
 
 DESCRIPTION = """\
 Check a dataset folder before any run: every category must have train and test images, every anomalous test
-image a mask (paired by the dataset's naming rule), no mask under ground_truth/ may lack its image, every image and mask must be readable (PIL open + verify:
-headers, chunk checksums, truncation; no pixel decode) and each mask must have its image's size. Then print a per-category table of train good / test
-good / test defective counts next to the official counts (MVTec AD 15 classes 3,629/1,725; VisA 12 classes
+image a mask (paired by the dataset's naming rule), no mask under ground_truth/ may lack its image, every image
+and mask must be readable (PIL open + verify: headers, chunk checksums, truncation; no pixel decode) and each
+mask must have its image's size. Then print a per-category table of train good / test good / test defective
+counts next to the official counts (MVTec AD 15 classes 3,629/1,725; VisA 12 classes
 8,659/2,162 from split_csv/1cls.csv; BTAD 1,799/741; GoodsAD 3,137/2,987).
 
 Exit status: 0 when the layout is valid (count deviations are warnings in the table and the summary line),
@@ -20,6 +21,7 @@ Exit status: 0 when the layout is valid (count deviations are warnings in the ta
 
 
 def register(group_subparsers) -> None:
+    """Add ``data check``; the description keeps its line breaks (it lists the checks and exit statuses)."""
     parser = add_command(group_subparsers, "check", "validate a benchmark folder and print its counts vs the official",
                          run, description=DESCRIPTION)
     parser.formatter_class = RawDefaultsFormatter
@@ -34,7 +36,14 @@ def register(group_subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from uasbench.datasets.benchmarks.counts import compare_with_official, count_samples, format_count_table, summary_line
+    """Validate every file of the folder (deep check), print the counts against the official ones and optionally
+    write them as JSON; a count deviation is a warning, a broken layout an error."""
+    from uasbench.datasets.benchmarks.counts import (
+        compare_with_official,
+        count_samples,
+        format_count_table,
+        summary_line,
+    )
     from uasbench.datasets.benchmarks.registry import load_dataset
     from uasbench.datasets.benchmarks.validation import validate_samples
 

@@ -6,8 +6,6 @@ import argparse
 
 from uasbench.cli.common import RawDefaultsFormatter, add_command, non_negative_int, positive_int
 
-
-
 DESCRIPTION = """\
 Synthesize prompt/query/change-mask pairs for MetaUAS training (paper §3.3): object-level changes
 (instances removed by inpainting -> disappearance, the swapped pair -> appearance; instances pasted from
@@ -19,6 +17,7 @@ the end; an existing DIR is refused unless --force."""
 
 
 def register(group_subparsers) -> None:
+    """Add ``data make-change-pairs``: size, change kinds, COCO or embedded source, inpainter and workers."""
     parser = add_command(group_subparsers, "make-change-pairs", "synthesize MetaUAS change-segmentation pairs",
                          run, description=DESCRIPTION)
     parser.formatter_class = RawDefaultsFormatter
@@ -43,6 +42,7 @@ def register(group_subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Synthesize the change pairs MetaUAS trains on, from COCO when given, else from the embedded photos."""
     import time
 
     from uasbench.datasets.change_pairs.generate import generate_change_pairs

@@ -16,6 +16,7 @@ _DESCRIPTION = (
 
 
 def register(group_subparsers) -> None:
+    """Add ``data make-synthetic-ad``: image counts per split, categories and workers."""
     parser = add_command(group_subparsers, "make-synthetic-ad", "generate the embedded MVTec-layout anomaly benchmark",
                          run, description=_DESCRIPTION)
     parser.add_argument("--out", required=True, help="output directory (refused if it exists and is not empty)")
@@ -27,11 +28,13 @@ def register(group_subparsers) -> None:
                         help="defective test images per category, spread evenly over its defect types")
     parser.add_argument("--categories", default="all",
                         help="comma-separated subset of brick,grass,gravel,nut,pill,screw,board")
-    parser.add_argument("--workers", type=positive_int, default=1, help="worker processes (output does not depend on it)")
+    parser.add_argument("--workers", type=positive_int, default=1,
+                        help="worker processes (output does not depend on it)")
     parser.add_argument("--force", action="store_true", help="replace an existing non-empty output directory")
 
 
 def run(args: argparse.Namespace) -> int:
+    """Generate the embedded MVTec-layout benchmark the CI tier evaluates on (no download needed)."""
     import time
 
     from uasbench.datasets.synthetic_ad.generate import make_synthetic_ad

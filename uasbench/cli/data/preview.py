@@ -6,8 +6,6 @@ import argparse
 
 from uasbench.cli.common import RawDefaultsFormatter, add_command, non_negative_int, positive_int
 
-
-
 DESCRIPTION = """\
 Draw a PNG grid to check generated data by eye; masks are shown as red fills/contours.
   synthetic-ad:      test images of an MVTec-layout --root | ground truth overlaid (~3/4 anomalous)
@@ -17,6 +15,7 @@ Draw a PNG grid to check generated data by eye; masks are shown as red fills/con
 
 
 def register(group_subparsers) -> None:
+    """Add ``data preview``; the preview kinds are imported here so the choices stay in one place."""
     from uasbench.datasets.preview import PREVIEW_KINDS
 
     parser = add_command(group_subparsers, "preview", "write a PNG grid of samples with mask overlays",
@@ -34,6 +33,7 @@ def register(group_subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Write the PNG grid, so generated or downloaded data can be checked by eye before a long run."""
     from uasbench.datasets.preview import write_preview
 
     height, width = write_preview(args.kind, args.out, root=args.root, n=args.n, seed=args.seed, cell=args.cell,

@@ -63,6 +63,8 @@ def crop_and_paste(image: np.ndarray, patch_w: int, patch_h: int, rng: np.random
 
 
 def cutpaste_normal(image: np.ndarray, rng: np.random.Generator, jitter: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """CutPaste's rectangular patch: ``(image, mask)`` with a patch of random area and aspect ratio, colour-jittered
+    unless ``jitter`` is False, pasted elsewhere."""
     height, width = image.shape[:2]
     area = rng.uniform(*AREA_RATIO) * height * width
     aspect = rng.uniform(*ASPECT_RANGES[int(rng.integers(len(ASPECT_RANGES)))])
@@ -72,6 +74,8 @@ def cutpaste_normal(image: np.ndarray, rng: np.random.Generator, jitter: bool = 
 
 def cutpaste_scar(image: np.ndarray, rng: np.random.Generator, jitter: bool = True,
                   rotation: tuple[float, float] | None = SCAR_ROTATION) -> tuple[np.ndarray, np.ndarray]:
+    """CutPaste's scar: ``(image, mask)`` with a thin, long patch, colour-jittered unless ``jitter`` is False and
+    rotated by an angle drawn from ``rotation`` (None: not rotated), pasted elsewhere."""
     patch_w = int(rng.integers(SCAR_WIDTH[0], SCAR_WIDTH[1] + 1))
     patch_h = int(rng.integers(SCAR_LENGTH[0], SCAR_LENGTH[1] + 1))
     return crop_and_paste(image, patch_w, patch_h, rng, jitter=jitter, rotation=rotation)

@@ -28,6 +28,8 @@ KINDS = ("cutpaste", "cutpaste_scar", "perlin")
 
 @dataclass(frozen=True)
 class SynthesisResult:
+    """One synthesized anomaly: the edited image, exactly the pixels changed, and which synthesis made it."""
+
     image: np.ndarray  # uint8 (H, W, 3)
     mask: np.ndarray  # bool (H, W), the pixels the synthesis changed
     kind: str  # one of KINDS

@@ -35,6 +35,7 @@ def _pil(image: np.ndarray, op: Callable[[Image.Image], Image.Image]) -> np.ndar
 
 
 def gamma_contrast(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """imgaug GammaContrast((0.5, 2.0), per_channel): an independent gamma per channel."""
     out = np.empty_like(image)
     levels = np.arange(256) / 255.0
     for c in range(image.shape[2]):
@@ -44,6 +45,8 @@ def gamma_contrast(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def multiply_and_add_brightness(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """imgaug MultiplyAndAddToBrightness: scale and shift the brightness channel of a random colour space, in a
+    random order of the two."""
     to_space, to_rgb, channel = _BRIGHTNESS_SPACES[int(rng.integers(len(_BRIGHTNESS_SPACES)))]
     converted = cv2.cvtColor(image, to_space)
     values = converted[..., channel].astype(np.float32)
@@ -54,11 +57,13 @@ def multiply_and_add_brightness(image: np.ndarray, rng: np.random.Generator) -> 
 
 
 def enhance_sharpness(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """imgaug pillike.EnhanceSharpness: PIL sharpness with a factor in (0, 2) (below 1 blurs)."""
     factor = rng.uniform(0.0, 2.0)
     return _pil(image, lambda im: ImageEnhance.Sharpness(im).enhance(factor))
 
 
 def add_hue_saturation(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """imgaug AddToHueAndSaturation((-50, 50), per_channel): one shift for hue, another for saturation."""
     hue_add, sat_add = (int(v) for v in rng.integers(-50, 51, size=2))  # per_channel: one value each
     hsv = cv2.cvtColor(image, cv2.COLOR_RGB2HSV).astype(np.int16)
     hsv[..., 0] = np.mod(hsv[..., 0] + int(hue_add / 255.0 * 180.0), 180)  # imgaug maps [-255, 255] to cv2 hue
@@ -67,6 +72,7 @@ def add_hue_saturation(image: np.ndarray, rng: np.random.Generator) -> np.ndarra
 
 
 def solarize(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """imgaug Solarize(p=0.5): with probability 0.5 invert the values above a threshold in [32, 128]."""
     if rng.random() >= 0.5:
         return image.copy()
     threshold = int(rng.integers(32, 129))
@@ -74,24 +80,29 @@ def solarize(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def posterize(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """imgaug Posterize: keep the 1 to 8 most significant bits of every value."""
     bits = int(rng.integers(1, 9))
     return image & np.uint8((0xFF << (8 - bits)) & 0xFF)
 
 
 def fliplr(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """imgaug Fliplr(0.5): a horizontal mirror with probability 0.5 (always a copy)."""
     return image[:, ::-1].copy() if rng.random() < 0.5 else image.copy()
 
 
 def invert(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """imgaug Invert(): ``255 - image``; ``rng`` is unused but kept for the common augmenter signature."""
     return 255 - image
 
 
 def autocontrast(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """imgaug pillike.Autocontrast: PIL autocontrast with a cutoff of 0 to 20 % at each end."""
     cutoff = int(rng.integers(0, 21))
     return _pil(image, lambda im: ImageOps.autocontrast(im, cutoff=cutoff))
 
 
 def equalize(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """imgaug pillike.Equalize: PIL histogram equalisation (deterministic)."""
     return _pil(image, ImageOps.equalize)
 
 

@@ -38,7 +38,9 @@ def _to_rgb_square(image: np.ndarray, size: int) -> np.ndarray:
 
 def _normalise(values: np.ndarray) -> np.ndarray:
     low, high = float(values.min()), float(values.max())
-    return np.zeros(values.shape, np.uint8) if high <= low else np.round(255 * (values - low) / (high - low)).astype(np.uint8)
+    if high <= low:
+        return np.zeros(values.shape, np.uint8)
+    return np.round(255 * (values - low) / (high - low)).astype(np.uint8)
 
 
 def _perlin_colour(size: int, rng: np.random.Generator) -> np.ndarray:

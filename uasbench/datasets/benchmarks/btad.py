@@ -17,4 +17,5 @@ BTAD = LayoutSpec("btad", good_dir="ok", mask_names=tuple(f"{{stem}}{ext}" for e
 
 
 def load_btad(root: str | Path, splits: tuple[str, ...], categories: list[str] | None = None) -> list[Sample]:
+    """BTAD samples: MVTec-style folders with ``ok`` as the normal folder and masks paired by stem."""
     return scan_mvtec_layout(root, BTAD, splits, categories)

@@ -16,6 +16,8 @@ from uasbench.datasets.benchmarks.sample import Sample
 
 
 class CategoryCounts(NamedTuple):
+    """Image counts of one category: train good, test good, test defective (``test`` is their sum)."""
+
     train_good: int
     test_good: int
     test_defective: int
@@ -63,6 +65,8 @@ def count_samples(samples: Iterable[Sample]) -> dict[str, CategoryCounts]:
 
 @dataclass(frozen=True)
 class CountRow:
+    """One line of the ``data check`` table: what was found, what is official, and the verdict."""
+
     category: str
     found: CategoryCounts | None  # None: an official category absent from the folder
     official: CategoryCounts | None  # None: no official reference (user folder, extra category)
@@ -114,6 +118,8 @@ def format_count_table(rows: list[CountRow]) -> str:
 
 
 def summary_line(dataset: str, rows: list[CountRow]) -> str:
+    """One line of totals and, where official counts exist, whether any category deviates (named), so the
+    verdict is readable without the table."""
     found = [r.found for r in rows if r.found]
     train = sum(c.train_good for c in found)
     test_good, test_bad = sum(c.test_good for c in found), sum(c.test_defective for c in found)

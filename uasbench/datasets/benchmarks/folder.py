@@ -1,4 +1,5 @@
-"""Any folder in the MVTec layout: ``<cat>/train/<good>/``, ``<cat>/test/{<good>,<defect>}/``, ``<cat>/ground_truth/<defect>/``.
+"""Any folder in the MVTec layout: ``<cat>/train/<good>/``, ``<cat>/test/{<good>,<defect>}/``,
+``<cat>/ground_truth/<defect>/``.
 
 MVTec AD, GoodsAD, BTAD and user folders differ only in the name of the normal folder and in how a mask file is
 named after its image, so one scanner takes a :class:`LayoutSpec`. Structural problems (missing root, empty
@@ -46,6 +47,7 @@ def raise_problems(problems: list[str], context: str) -> None:
 
 
 def check_root(root: str | Path) -> Path:
+    """The root as a Path, or a DataError when it is missing or not a directory (instead of an empty dataset)."""
     root = Path(root).expanduser()
     if not root.exists():
         raise DataError(f"{root}: dataset root not found")
@@ -60,6 +62,8 @@ def list_category_dirs(root: Path) -> list[str]:
 
 
 def select_categories(available: list[str], requested: list[str] | None, where: Path) -> list[str]:
+    """``requested`` (deduplicated, sorted) or every available category; an unknown name is a DataError that
+    lists the available ones."""
     if not available:
         raise DataError(f"{where}: no category folders found")
     if requested is None:

@@ -1,4 +1,5 @@
-"""GoodsAD (PKU): MVTec-like folders of ``.jpg`` images; a mask is ``ground_truth/<defect>/<same stem>.png`` (no ``_mask``)."""
+"""GoodsAD (PKU): MVTec-like folders of ``.jpg`` images; a mask is ``ground_truth/<defect>/<same stem>.png``
+(no ``_mask``)."""
 
 from __future__ import annotations
 
@@ -11,4 +12,5 @@ GOODSAD = LayoutSpec("goodsad", mask_names=("{stem}.png",), mask_hint="{stem}.pn
 
 
 def load_goodsad(root: str | Path, splits: tuple[str, ...], categories: list[str] | None = None) -> list[Sample]:
+    """GoodsAD samples: MVTec-style folders whose masks share the image's stem (``.png``)."""
     return scan_mvtec_layout(root, GOODSAD, splits, categories)

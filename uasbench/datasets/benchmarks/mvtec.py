@@ -11,4 +11,5 @@ MVTEC = LayoutSpec("mvtec", mask_names=("{stem}_mask.png",))
 
 
 def load_mvtec(root: str | Path, splits: tuple[str, ...], categories: list[str] | None = None) -> list[Sample]:
+    """MVTec AD samples: ``<stem>_mask.png`` masks beside the standard train/test folders."""
     return scan_mvtec_layout(root, MVTEC, splits, categories)

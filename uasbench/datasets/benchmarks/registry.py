@@ -37,7 +37,8 @@ def load_dataset(name: str, root: str | Path, split: str | None = None, categori
 
     ``split`` None means train and test. The folder structure (root, categories, masks present, VisA csv) is
     always checked; ``validate`` additionally reads every image and mask header (readable, sizes agree; for
-    the slower byte-level check see :func:`uasbench.datasets.benchmarks.validation.validate_samples` with ``deep=True``).
+    the slower byte-level check see :func:`uasbench.datasets.benchmarks.validation.validate_samples` with
+    ``deep=True``).
     Problems raise :class:`uasbench.errors.DataError` naming the files.
     """
     if name not in LOADERS:

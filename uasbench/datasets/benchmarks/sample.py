@@ -33,4 +33,5 @@ def sample_sort_key(sample: Sample) -> tuple:
 
 
 def is_image_file(path: Path) -> bool:
+    """A visible file with an image extension (case-insensitive): hidden files and notes are not samples."""
     return path.is_file() and not path.name.startswith(".") and path.suffix.lower() in IMAGE_EXTENSIONS

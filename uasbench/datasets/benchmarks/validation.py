@@ -13,8 +13,8 @@ from typing import Sequence
 from tqdm import tqdm
 
 from uasbench.datasets.benchmarks.folder import raise_problems
-from uasbench.datasets.imageio import probe_image
 from uasbench.datasets.benchmarks.sample import Sample, is_image_file
+from uasbench.datasets.imageio import probe_image
 from uasbench.errors import DataError
 
 PROGRESS_MIN_FILES = 500  # below this a bar is noise

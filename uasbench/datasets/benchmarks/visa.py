@@ -22,6 +22,7 @@ ANOMALY_TYPE = "bad"
 
 
 def read_split_csv(csv_path: Path) -> list[dict[str, str]]:
+    """The rows of VisA's split file; a missing file or missing columns is a DataError that says what to use."""
     if not csv_path.is_file():
         raise DataError(f"{csv_path}: VisA split file not found (the original VisA release has "
                         f"split_csv/1cls.csv under its root; for the prepared MVTec-style copy use --dataset folder)")
@@ -56,6 +57,8 @@ def _row_sample(root: Path, row: dict[str, str], where: str, problems: list[str]
 
 def load_visa(root: str | Path, splits: tuple[str, ...], categories: list[str] | None = None,
               split_csv: Path = SPLIT_CSV) -> list[Sample]:
+    """VisA samples of the chosen splits and categories as ``split_csv`` lists them; every problem (missing
+    file, bad row, empty split) is collected and raised at once."""
     root = check_root(root)
     csv_path = root / split_csv
     rows = read_split_csv(csv_path)

@@ -103,6 +103,7 @@ def random_affine(rng: np.random.Generator, size: tuple[int, int], cfg: AugmentC
 
 def warp(image: np.ndarray, matrix: np.ndarray, nearest: bool = False, border: int = cv2.BORDER_REPLICATE
          ) -> np.ndarray:
+    """Affine-warp an image to its own size; ``nearest`` for masks, so they stay binary."""
     h, w = image.shape[:2]
     flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
     return cv2.warpAffine(image, matrix, (w, h), flags=flags, borderMode=border)
@@ -144,6 +145,7 @@ def augment_pair(prompt: np.ndarray, query: np.ndarray, mask: np.ndarray, rng: n
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """uint8 (H, W, 3) to float (3, H, W) in [0, 1], the layout and range the models take."""
     return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
 
 

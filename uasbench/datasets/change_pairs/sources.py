@@ -40,6 +40,8 @@ class Scene:
 
 
 class SceneSource(Protocol):
+    """Where change pairs get their images: scenes with instance masks (removal, paste) and plain images
+    (local changes, donors). COCO and the embedded photos implement it."""
     def scene_with_instances(self, rng: np.random.Generator) -> Scene: ...
 
     def any_image(self, rng: np.random.Generator) -> np.ndarray: ...

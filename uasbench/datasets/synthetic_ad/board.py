@@ -12,8 +12,16 @@ from typing import Any
 import numpy as np
 
 from uasbench.datasets.synthetic_ad.objects import ObjectModel, Params, background, sample_scene
-from uasbench.datasets.synthetic_ad.render import (composite, drop_shadow, ellipse_points, pixel_grid, polygon_coverage,
-                                                shade, smooth_noise, transform_points)
+from uasbench.datasets.synthetic_ad.render import (
+    composite,
+    drop_shadow,
+    ellipse_points,
+    pixel_grid,
+    polygon_coverage,
+    shade,
+    smooth_noise,
+    transform_points,
+)
 
 _RESISTOR_BANDS = ((0.55, 0.3, 0.1), (0.1, 0.1, 0.1), (0.85, 0.1, 0.1), (0.9, 0.6, 0.1), (0.8, 0.65, 0.2))
 _LED_COLOURS = {"red": (0.85, 0.12, 0.1), "green": (0.15, 0.75, 0.2), "blue": (0.15, 0.3, 0.9),
@@ -62,6 +70,7 @@ def _layers(component: dict[str, Any]) -> list[tuple[list[np.ndarray], tuple[flo
 
 
 def sample_board(rng: np.random.Generator, size: int) -> Params:
+    """Pose, light and per-component jitter of a circuit board; rendering is a pure function of these."""
     params = sample_scene(rng, size, (0.55, 0.75))
     components = tuple({**part, "center": np.add(part["center"], rng.normal(0, 0.003, 2)),
                         "angle": rng.normal(0, 0.02)} for part in _LAYOUT)
@@ -115,6 +124,8 @@ def recolour_component(rng: np.random.Generator, params: Params, size: int) -> P
 
 
 def render_board(params: Params, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(RGB image, surface coverage)`` of a board: where surface defects may be painted is the board without its
+    mounting-hole rings."""
     light, center, angle, width = params["light"], params["center"], params["angle"], params["width"]
 
     def to_image(points: np.ndarray, part: dict[str, Any] | None = None) -> np.ndarray:

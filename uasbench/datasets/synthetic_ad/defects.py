@@ -14,8 +14,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from uasbench.datasets.synthetic_ad.render import (composite, irregular_blob, polygon_coverage, shifted,
-                                                stroke_coverage)
+from uasbench.datasets.synthetic_ad.render import composite, irregular_blob, polygon_coverage, shifted, stroke_coverage
 
 VISIBLE_CHANGE = 3  # uint8 levels: smaller changes are reverted, larger ones are always inside the mask
 SurfaceDefect = Callable[..., np.ndarray]

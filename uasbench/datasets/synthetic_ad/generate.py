@@ -84,6 +84,7 @@ def min_defect_area(image_size: int) -> int:
 
 
 def render_normal(category: str, rng: np.random.Generator, image_size: int) -> np.ndarray:
+    """A defect-free uint8 image of ``category``, drawn from ``rng`` alone (reproducible per sample)."""
     model = CATEGORY_SPECS[category].model
     image, _ = model.render(model.sample(rng, image_size), image_size)
     return to_uint8(image)

@@ -13,9 +13,20 @@ from typing import Any, Callable
 
 import numpy as np
 
-from uasbench.datasets.synthetic_ad.render import (composite, drop_shadow, ellipse_points, irregular_blob,
-                                                light_direction, local_frame, pixel_grid, polygon_coverage, shade,
-                                                smooth_noise, textured_background, transform_points)
+from uasbench.datasets.synthetic_ad.render import (
+    composite,
+    drop_shadow,
+    ellipse_points,
+    irregular_blob,
+    light_direction,
+    local_frame,
+    pixel_grid,
+    polygon_coverage,
+    shade,
+    smooth_noise,
+    textured_background,
+    transform_points,
+)
 
 Params = dict[str, Any]
 
@@ -43,6 +54,8 @@ def sample_scene(rng: np.random.Generator, size: int, background_level: tuple[fl
 
 
 def background(params: Params, size: int) -> np.ndarray:
+    """The seeded, lit background a scene is drawn on; the same parameters give the same pixels in the normal
+    image and its defective twin."""
     return textured_background(np.random.default_rng(params["background_seed"]), size, params["background_rgb"],
                                params["light"])
 
@@ -66,6 +79,7 @@ def _radial_brushing(seed: int, radius: np.ndarray, strength: float) -> np.ndarr
 # --- hex nut (top view) -------------------------------------------------------------------------------------
 
 def sample_nut(rng: np.random.Generator, size: int) -> Params:
+    """Scene, size, rotation and metal tone of a hex nut (not yet chipped)."""
     params = sample_scene(rng, size, (0.28, 0.45))
     params.update(radius=rng.uniform(0.29, 0.34) * size, angle=rng.uniform(0, np.pi / 3), metal=_metal(rng),
                   chip=None)
@@ -81,6 +95,7 @@ def chip_nut_corner(rng: np.random.Generator, params: Params, size: int) -> Para
 
 
 def render_nut(params: Params, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(RGB image, surface coverage)`` of a hex nut seen from above; its threaded bore is not surface."""
     light, center, radius = params["light"], params["center"], params["radius"]
     image = background(params, size)
     body = polygon_coverage(size, [ellipse_points(center, radius, n=6, angle=params["angle"])])
@@ -116,6 +131,7 @@ NUT = ObjectModel(sample_nut, render_nut, {"missing_part": chip_nut_corner})
 # --- pill (top view, dome shaded, speckled) -----------------------------------------------------------------
 
 def sample_pill(rng: np.random.Generator, size: int) -> Params:
+    """Scene, size, colour and speckle of a pill (not yet chipped)."""
     params = sample_scene(rng, size, (0.08, 0.16))
     length = rng.uniform(0.56, 0.66) * size
     n_specks = int(rng.integers(15, 35))
@@ -142,6 +158,7 @@ def chip_pill_edge(rng: np.random.Generator, params: Params, size: int) -> Param
 
 
 def render_pill(params: Params, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(RGB image, surface coverage)`` of a dome-shaded, speckled pill with its breaking groove."""
     light, center, angle = params["light"], params["center"], params["angle"]
     length, width = params["length"], params["width"]
     image = background(params, size)
@@ -175,6 +192,7 @@ PILL = ObjectModel(sample_pill, render_pill, {"missing_part": chip_pill_edge})
 # --- screw (lying on its side, seen from above) -------------------------------------------------------------
 
 def sample_screw(rng: np.random.Generator, size: int) -> Params:
+    """Scene, length, shaft and head size, thread pitch and metal tone of a screw (tip not yet broken)."""
     params = sample_scene(rng, size, (0.5, 0.68))
     shaft = rng.uniform(0.03, 0.038) * size
     head = shaft * rng.uniform(1.9, 2.2)
@@ -214,6 +232,7 @@ def _screw_outline(params: Params) -> np.ndarray:
 
 
 def render_screw(params: Params, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(RGB image, surface coverage)`` of a screw lying on its side, head and threads shaded."""
     light, center, angle = params["light"], params["center"], params["angle"]
     length, shaft, head, head_length = params["length"], params["shaft"], params["head"], params["head_length"]
     image = background(params, size)

@@ -58,6 +58,7 @@ CLIP_BASELINE_PROMPTS: tuple[str, str] = ("a photo of a normal {}", "a photo of 
 
 
 def check_class_name(class_name: str | None, method: str) -> str:
+    """The category name the text prompts are built from; a missing one is a ConfigError naming the method."""
     if not class_name or not str(class_name).strip():
         raise ConfigError(f"{method}: needs the category name for its text prompts, got {class_name!r}")
     return str(class_name)
@@ -71,6 +72,7 @@ def compositional_prompts(class_name: str) -> tuple[list[str], list[str]]:
 
 
 def baseline_prompts(class_name: str) -> tuple[list[str], list[str]]:
+    """(normal, anomalous) prompts of the plain CLIP baseline: one sentence per state."""
     normal, anomalous = CLIP_BASELINE_PROMPTS
     return [normal.format(class_name)], [anomalous.format(class_name)]
 

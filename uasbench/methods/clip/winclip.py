@@ -19,13 +19,19 @@ from functools import cached_property
 import torch
 
 from uasbench.errors import ConfigError
-from uasbench.methods.clip.windows import (DenseClipOutput, association_scores, dense_clip_forward,
-                                           harmonic_aggregation, upsample_grid_maps, window_embeddings,
-                                           window_patch_indices)
+from uasbench.methods.clip.prompts import anomaly_probability, compositional_prompts
+from uasbench.methods.clip.windows import (
+    DenseClipOutput,
+    association_scores,
+    dense_clip_forward,
+    harmonic_aggregation,
+    upsample_grid_maps,
+    window_embeddings,
+    window_patch_indices,
+)
 from uasbench.methods.clip.zeroshot import DEFAULT_CLIP, DEFAULT_CLIP_TAG, ClipPromptMethod
 from uasbench.methods.memory import CategoryMemory, check_image_batch
 from uasbench.methods.registry import register_method
-from uasbench.methods.clip.prompts import anomaly_probability, compositional_prompts
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ def check_plain_vit(visual: nn.Module) -> None:
 
 
 def clip_input_size(visual: nn.Module) -> tuple[int, int]:
+    """(height, width) the vision tower was trained at, which its positional embedding requires."""
     size = getattr(visual, "image_size", 224)
     return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
@@ -74,6 +75,7 @@ def embed_patches(visual: nn.Module, pixels: torch.Tensor) -> tuple[torch.Tensor
 
 
 def project_class_token(visual: nn.Module, sequences: torch.Tensor) -> torch.Tensor:
+    """The class token of each sequence through ``ln_post`` and the projection: the image (or window) embedding."""
     return visual.ln_post(sequences[:, 0]) @ visual.proj
 
 

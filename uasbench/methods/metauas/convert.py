@@ -3,7 +3,8 @@
 The official file is a plain state dict of the whole ``MetaUAS`` LightningModule (loaded ``strict=True``), encoder
 included. Its key names come from the official module tree [gaobb/MetaUAS metauas.py; smp fork @0092ee4]:
 
-* ``encoder.<lukemelas EfficientNet key>`` (``_conv_stem``, ``_bn0``, ``_blocks.N.…``, ``_conv_head``, ``_bn1``; no ``_fc``)
+* ``encoder.<lukemelas EfficientNet key>`` (``_conv_stem``, ``_bn0``, ``_blocks.N.…``, ``_conv_head``, ``_bn1``;
+  no ``_fc``)
 * ``alignment.I.alignment_layer.dimensionality_reduction.{weight,bias}``
 * ``decoder.blocks.N.conv{1,2}.{0,1}.…`` (conv, BN) and ``decoder.blocks.N.attention{1,2}.attention.{cSE,sSE}.M.…``
 * ``mask_head.{weight,bias}``
@@ -16,14 +17,15 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import torch
 from torch import nn
 
 from uasbench.errors import CheckpointError
-from uasbench.methods.state_dicts import OFFICIAL_SAFE_GLOBALS, check_state_dict as check_keys, listed
 from uasbench.io import atomic_path
+from uasbench.methods.state_dicts import OFFICIAL_SAFE_GLOBALS, listed
+from uasbench.methods.state_dicts import check_state_dict as check_keys
 
 #: (official prefix, uasbench prefix); ``{}`` is a block/layer index, ``{encoder}`` the encoder's inner prefix
 PREFIX_RULES: tuple[tuple[str, str], ...] = (
@@ -152,9 +154,9 @@ def convert_official_checkpoint(in_path: str | os.PathLike, out_path: str | os.P
     Loads the result into a fresh model before writing, so a written file always loads; written atomically.
     Returns counts for the report: number of tensors and parameters.
     """
-    from uasbench.methods.metauas.torch_model import MetaUASModel
     from uasbench.backbones import create_backbone
     from uasbench.backbones.weights import quiet_random_weights
+    from uasbench.methods.metauas.torch_model import MetaUASModel
 
     official = read_state_dict(in_path)
     with quiet_random_weights():  # the converted weights replace the random ones before anything is computed

@@ -15,6 +15,8 @@ TRAIN_DEFAULTS = {"epochs": 30, "batch_size": 128, "lr": 1e-4, "weight_decay": 5
 
 
 def training_dataset(config: dict, entry: dict):
+    """The change pairs a MetaUAS training entry trains on, with its data options (augmentation, fraction,
+    change kinds, seed, image size)."""
     from uasbench import layout
     from uasbench.datasets.change_pairs.dataset import AugmentConfig, ChangePairDataset
 
@@ -28,6 +30,7 @@ def training_dataset(config: dict, entry: dict):
 
 
 def training_loss(model: torch.nn.Module, batch) -> torch.Tensor:
+    """Binary cross-entropy of the change logits against the mask (paper Eq. 7), in channels-last layout."""
     prompt, query, mask = (t.contiguous(memory_format=torch.channels_last) for t in batch)
     logits = model(query, prompt)  # train mode: logits
     return F.binary_cross_entropy_with_logits(logits, mask)

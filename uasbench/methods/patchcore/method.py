@@ -19,8 +19,8 @@ from torch import nn
 
 from uasbench.errors import ConfigError
 from uasbench.methods.base import Method
-from uasbench.methods.patchcore.coreset import approximate_greedy_coreset
 from uasbench.methods.memory import CategoryMemory, check_image_batch
+from uasbench.methods.patchcore.coreset import approximate_greedy_coreset
 from uasbench.methods.registry import register_method
 
 #: backbone name → why it is a preset. Both are tapped at strides 8 and 16 ("patchcore" taps of the factory).
@@ -147,7 +147,8 @@ class PatchCore(Method):
                 category: str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         query = check_image_batch(query, "patchcore query")
         features, (grid_h, grid_w) = self.model(query.to(self._device()))
-        queries = np.ascontiguousarray(features.cpu().numpy(), dtype=np.float32).reshape(len(query), grid_h * grid_w, -1)
+        queries = np.ascontiguousarray(features.cpu().numpy(), dtype=np.float32)
+        queries = queries.reshape(len(query), grid_h * grid_w, -1)
         patch_scores = torch.empty(len(query), grid_h * grid_w)
         for members, index in self._memory.groups(prompt, category, len(query)):
             rows = queries[members.numpy()].reshape(-1, queries.shape[-1])

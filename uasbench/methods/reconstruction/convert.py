@@ -24,9 +24,9 @@ import torch
 from torch import nn
 
 from uasbench.errors import CheckpointError, UasbenchError
-from uasbench.methods.state_dicts import check_state_dict, listed
 from uasbench.io import atomic_path
 from uasbench.methods.metauas.convert import read_state_dict
+from uasbench.methods.state_dicts import check_state_dict, listed
 
 _R = "reconstruction."
 _ENC = _R + "transformer.encoder.layers.{}."

@@ -56,7 +56,8 @@ class ReconstructionConfig:
         if self.decoder not in DECODERS:
             raise ConfigError(f"decoder {self.decoder!r} is not one of {', '.join(DECODERS)}")
         if self.image_size % OUT_STRIDE or self.image_size < 2 * OUT_STRIDE:
-            raise ConfigError(f"image_size {self.image_size} must be a multiple of {OUT_STRIDE} and >= {2 * OUT_STRIDE}")
+            raise ConfigError(f"image_size {self.image_size} must be a multiple of {OUT_STRIDE} "
+                              f"and >= {2 * OUT_STRIDE}")
         if self.refiner and not self.restoration:
             raise ConfigError("the refiner learns from the synthetic anomalies of the restoration stream: "
                               "refiner=True needs restoration=True (OneNIP Tab 4a has no such row)")
@@ -73,6 +74,8 @@ class ReconstructionConfig:
 
 
 class Reconstruction(NamedTuple):
+    """Everything a training loss needs from one forward pass of the reconstruction model."""
+
     reconstructed: torch.Tensor  # (N, C, f, f) decoder output features
     inputs: torch.Tensor  # (N, C, f, f) the features that were fed in (query, then synthetic)
     targets: torch.Tensor  # (N, C, f, f) the clean query features (repeated for the synthetic stream)
@@ -91,7 +94,8 @@ def fuse_maps(rec: torch.Tensor, ref: torch.Tensor, rec_min: float, rec_max: flo
 
 
 def _initialise(module: nn.Module) -> None:
-    """The official ``initializer: xavier_uniform`` on convs and linears (bias 0) and BN (1, 0); embeddings keep theirs."""
+    """The official ``initializer: xavier_uniform`` on convs and linears (bias 0) and BN (1, 0);
+    embeddings keep theirs."""
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear, nn.ConvTranspose2d)):
             nn.init.xavier_uniform_(m.weight)
@@ -116,7 +120,8 @@ class ReconstructionNet(nn.Module):
         self.position = LearnedPositionEmbedding((f, f), c.hidden_dim // 2)
         self.encoder = Encoder(c.encoder_layers, c.hidden_dim, c.heads, c.ffn_dim, c.dropout)
         if c.decoder == "bidirectional":
-            self.decoder: nn.Module = BidirectionalDecoder(c.decoder_layers, c.hidden_dim, c.heads, c.ffn_dim, c.dropout)
+            self.decoder: nn.Module = BidirectionalDecoder(c.decoder_layers, c.hidden_dim, c.heads, c.ffn_dim,
+                                                           c.dropout)
         else:
             self.decoder = QueryDecoder(c.decoder_layers, c.hidden_dim, c.heads, c.ffn_dim, c.dropout,
                                         num_queries=f * f if c.decoder == "query" else None)

@@ -27,11 +27,15 @@ import torch
 
 from uasbench.errors import ConfigError
 from uasbench.methods.reconstruction import training
-from uasbench.methods.reconstruction.method import (DEFAULT_IMAGE_SIZE, TRAINING_ONLY_OPTIONS, ReconstructionMethod,
-                                                    split_options)
+from uasbench.methods.reconstruction.method import (
+    DEFAULT_IMAGE_SIZE,
+    TRAINING_ONLY_OPTIONS,
+    ReconstructionMethod,
+    split_options,
+)
 from uasbench.methods.reconstruction.model import ReconstructionConfig, fuse_maps, image_scores
-from uasbench.methods.registry import register_method
 from uasbench.methods.reconstruction.uniad import UNIAD_OPTIONS
+from uasbench.methods.registry import register_method
 
 PROMPT_DECODERS = {"dynamic": "bidirectional", "static": "static", "none": "query"}
 NORMALIZERS = {"test-set": "test-set min/max of the reconstruction map (transductive, official)",

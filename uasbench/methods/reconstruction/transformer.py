@@ -65,6 +65,8 @@ class LearnedPositionEmbedding(nn.Module):
 
 
 def attention(dim: int, heads: int, dropout: float) -> nn.MultiheadAttention:
+    """``nn.MultiheadAttention`` (sequence-first), the attention every official layer uses; names match the
+    checkpoints."""
     return nn.MultiheadAttention(dim, heads, dropout=dropout)
 
 

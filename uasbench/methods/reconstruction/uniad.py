@@ -13,8 +13,12 @@ import os
 from typing import Any
 
 from uasbench.methods.reconstruction import training
-from uasbench.methods.reconstruction.method import (DEFAULT_IMAGE_SIZE, TRAINING_ONLY_OPTIONS, ReconstructionMethod,
-                                                    split_options)
+from uasbench.methods.reconstruction.method import (
+    DEFAULT_IMAGE_SIZE,
+    TRAINING_ONLY_OPTIONS,
+    ReconstructionMethod,
+    split_options,
+)
 from uasbench.methods.reconstruction.model import ReconstructionConfig
 from uasbench.methods.registry import register_method
 
