@@ -7,7 +7,8 @@ import torch
 
 from tests.unit.test_training import NoisyRegression, _loss, _model
 from uasbench.errors import CheckpointError
-from uasbench.pipeline.train import TRAINING_HOOKS, _entry_settings
+from uasbench.methods.registry import method_class
+from uasbench.pipeline.train import _entry_settings
 from uasbench.training.loop import TrainSpec, settings_changes, train
 
 SPEC = dict(epochs=2, batch_size=8, lr=1e-2, weight_decay=1e-4, seed=3)
@@ -45,12 +46,10 @@ def test_settings_changes_lists_every_leaf():
 
 
 def test_onenip_with_refiner_may_not_change_epochs_on_resume():
-    import importlib
-
-    hooks = importlib.import_module(TRAINING_HOOKS["onenip"])
+    hooks = method_class("onenip")
     entry = {"method": "onenip", "data": "d", "epochs": 30, "lr": 1e-3, "options": {}}
     assert _entry_settings(entry, hooks) == {"method": "onenip", "data": "d", "options": {}, "epochs": 30}
     no_refiner = {**entry, "options": {"refiner": False}}
     assert "epochs" not in _entry_settings(no_refiner, hooks)
-    uniad_hooks = importlib.import_module(TRAINING_HOOKS["uniad"])
+    uniad_hooks = method_class("uniad")
     assert "epochs" not in _entry_settings({**entry, "method": "uniad"}, uniad_hooks)

@@ -28,6 +28,7 @@ FALLBACKS = {"epochs": 1, "batch_size": 8, "lr": 1e-4, "weight_decay": 1e-4, "se
 
 def run_training(config: dict, model_name: str, device: torch.device, resume: bool = True,
                  out_dir: str | Path | None = None) -> dict[str, Any]:
+    """Train ``training.<model_name>`` into ``out_dir`` (default: its model folder); returns the summary it wrote."""
     if model_name not in config.get("training", {}):
         known = ", ".join(sorted(config.get("training", {})))
         raise ConfigError(f"unknown model {model_name!r}; 'training' defines: {known}")
