@@ -13,8 +13,9 @@ from uasbench.methods.registry import create
 
 #: fp32 CPU vs CUDA: same math, different kernels and summation orders
 FP32_ATOL = 1e-4
-#: bf16 autocast vs fp32 (maps in [0, 1]); ~2e-3 was measured for MetaUAS b4 at 256 px on an H200
-BF16_ATOL = 1e-2
+#: bf16 autocast vs fp32, relative to the map's magnitude (MetaUAS maps lie in [0, 1]; OneNIP's raw reconstruction
+#: maps do not): bf16 keeps 8 mantissa bits (0.4 %); ~2e-3 was measured for MetaUAS b4 at 256 px on an H200
+BF16_RTOL = 2e-2
 
 
 @pytest.fixture(scope="module")
@@ -60,4 +61,5 @@ def test_bf16_maps_stay_close_to_fp32(name, images, device):
     with precision_context("bf16", device):
         bf16_maps, _ = _predict(method, queries, normals, device)
     assert bf16_maps.dtype == torch.float32 and torch.isfinite(bf16_maps).all()
-    assert float((bf16_maps - fp32_maps).abs().max()) <= BF16_ATOL
+    scale = max(1.0, float(fp32_maps.abs().max()))
+    assert float((bf16_maps - fp32_maps).abs().max()) <= BF16_RTOL * scale
