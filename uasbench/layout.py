@@ -33,6 +33,7 @@ Config = Mapping[str, Any]
 
 MODEL_FILE = "model.pt"
 TRAIN_SUMMARY = "train_summary.json"
+CHECKPOINT_FILE = "checkpoint.pt"  # written by uasbench.training after every epoch (resume)
 METRICS = "metrics"
 PROTOCOL_PREFIX = "metrics_"  # metrics_<protocol>/: a paper protocol's copy of metrics/
 CHANGE_PAIRS = "change_pairs"

@@ -16,39 +16,20 @@ for the timed steps only, so nothing is written but the report.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 
-from uasbench.errors import ConfigError
 from uasbench.methods import create
-from uasbench.methods.registry import method_class
 from uasbench.pipeline.methods import method_kwargs
-from uasbench.pipeline.train import FALLBACKS
+from uasbench.pipeline.train import training_spec
 from uasbench.precision import check_precision, precision_flags
 from uasbench.training.batches import default_workers, make_loader, to_device
-from uasbench.training.loop import TrainSpec, TrainStep, make_optimizer, seed_everything
+from uasbench.training.loop import TrainStep, make_optimizer, seed_everything
 
 STAGES = {"data": "data pipeline (no model)", "compute": "model step (one batch)", "train": "data + model step"}
-
-
-def training_spec(config: dict, model_name: str, **overrides: Any) -> tuple[dict, type, TrainSpec]:
-    """(entry, method class, TrainSpec) of ``training.<model_name>`` as ``uasbench train`` resolves them, with the
-    non-None ``overrides`` (workers, precision, batch_size) on top."""
-    if model_name not in config.get("training", {}):
-        known = ", ".join(sorted(config.get("training", {})))
-        raise ConfigError(f"unknown model {model_name!r}; 'training' defines: {known}")
-    entry = config["training"][model_name]
-    method_cls = method_class(entry["method"])
-    if not method_cls.trainable:
-        raise ConfigError(f"training.{model_name}: method {entry['method']!r} is not trainable")
-    settings = {**FALLBACKS, **method_cls.train_defaults, **entry,
-                **{key: value for key, value in overrides.items() if value is not None}}
-    fields = {f.name for f in dataclasses.fields(TrainSpec)}
-    return entry, method_cls, TrainSpec(**{key: value for key, value in settings.items() if key in fields})
 
 
 def _batches(loader) -> Iterator[tuple[Any, int]]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from uasbench import layout
 from uasbench.errors import ConfigError
 from uasbench.io import atomic_path, check_creatable_dir, write_json
 from uasbench.methods import create
@@ -26,20 +27,28 @@ from uasbench.training.loop import TrainSpec, train
 FALLBACKS = {"epochs": 1, "batch_size": 8, "lr": 1e-4, "weight_decay": 1e-4, "seed": 0}
 
 
-def run_training(config: dict, model_name: str, device: torch.device, resume: bool = True,
-                 out_dir: str | Path | None = None) -> dict[str, Any]:
-    """Train ``training.<model_name>`` into ``out_dir`` (default: its model folder); returns the summary it wrote."""
+def training_spec(config: dict, model_name: str, **overrides: Any) -> tuple[dict, type, TrainSpec]:
+    """(entry, method class, TrainSpec) of ``training.<model_name>`` as ``uasbench train`` resolves them, with the
+    non-None ``overrides`` (workers, precision, batch_size) on top."""
     if model_name not in config.get("training", {}):
         known = ", ".join(sorted(config.get("training", {})))
         raise ConfigError(f"unknown model {model_name!r}; 'training' defines: {known}")
     entry = config["training"][model_name]
-    out = check_creatable_dir(Path(out_dir) if out_dir else model_dir(config, model_name))
     method_cls = method_class(entry["method"])
     if not method_cls.trainable:
         raise ConfigError(f"training.{model_name}: method {entry['method']!r} is not trainable")
     # the config entry overrides the method's defaults, which override the loop's fallbacks
-    settings = {**FALLBACKS, **method_cls.train_defaults, **entry}
-    spec = TrainSpec(**{f.name: settings[f.name] for f in dataclasses.fields(TrainSpec) if f.name in settings})
+    settings = {**FALLBACKS, **method_cls.train_defaults, **entry,
+                **{key: value for key, value in overrides.items() if value is not None}}
+    fields = {f.name for f in dataclasses.fields(TrainSpec)}
+    return entry, method_cls, TrainSpec(**{key: value for key, value in settings.items() if key in fields})
+
+
+def run_training(config: dict, model_name: str, device: torch.device, resume: bool = True,
+                 out_dir: str | Path | None = None) -> dict[str, Any]:
+    """Train ``training.<model_name>`` into ``out_dir`` (default: its model folder); returns the summary it wrote."""
+    entry, method_cls, spec = training_spec(config, model_name)
+    out = check_creatable_dir(Path(out_dir) if out_dir else model_dir(config, model_name))
     torch.manual_seed(spec.seed)
     method = create(entry["method"], **method_kwargs(entry))
     dataset = method_cls.training_dataset(config, entry)
@@ -50,14 +59,14 @@ def run_training(config: dict, model_name: str, device: torch.device, resume: bo
     final = {"method": entry["method"], "model": model_name, "state_dict": method.model.state_dict(),
              "weight_source": method.weight_source, "entry": entry}
     if is_main_process():  # under torchrun rank 0 alone writes the files (every rank holds the same weights)
-        with atomic_path(out / "model.pt") as tmp:
+        with atomic_path(out / layout.MODEL_FILE) as tmp:
             torch.save(final, tmp)
     summary = {"model": model_name, "method": entry["method"], "history": history, "tier": config["tier"],
                "weight_source": method.weight_source, "params": method.parameter_counts(),
                "train_seconds_this_invocation": time.perf_counter() - t0, "n_train_items": len(dataset),
                "device": str(device), "settings": {"spec": dataclasses.asdict(spec), "entry": entry}}
     if is_main_process():
-        write_json(out / "train_summary.json", summary)
+        write_json(out / layout.TRAIN_SUMMARY, summary)
     return summary
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from uasbench import layout
 from uasbench.precision import autocast, check_precision, precision_flags, precision_note
 from uasbench.training.batches import collate, default_workers, make_loader, to_device
 from uasbench.training.checkpoint import (
@@ -141,7 +142,7 @@ def train(model: nn.Module, loss_fn: LossFn, dataset, spec: TrainSpec, out_dir: 
     """
     check_precision(spec.precision)
     dist = current()
-    ckpt_path = Path(out_dir) / "checkpoint.pt"
+    ckpt_path = Path(out_dir) / layout.CHECKPOINT_FILE
     model.to(device)
     if spec.channels_last:
         model.to(memory_format=torch.channels_last)
