@@ -73,7 +73,8 @@ def test_lock_pins_every_dependency_within_its_bound():
 def test_environment_yml_installs_through_the_lock():
     pip_section = _pip_section(ROOT / "environment.yml")
     assert pip_section == ["-c requirements.lock", "-e .[test,workflow]"]
-    assert set(_project()["optional-dependencies"]) == {"test", "workflow"}
+    # the conda env is the laptop/workstation route; `cluster` (the SLURM executor plugin) is installed on purpose
+    assert set(_project()["optional-dependencies"]) == {"test", "workflow", "cluster"}
     assert SpecifierSet(_project()["requires-python"]).contains(_conda_python(ROOT / "environment.yml"))
 
 
