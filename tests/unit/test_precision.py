@@ -100,7 +100,7 @@ def test_unknown_precision_is_a_clear_error(tmp_path):
 
 def test_cli_precision_and_workers_reach_the_training_entry():
     from uasbench.cli import build_parser
-    from uasbench.cli.train import with_overrides
+    from uasbench.pipeline.train import with_overrides
 
     args = build_parser().parse_args(["train", "metauas", "--precision", "bf16", "--workers", "2"])
     config = {"training": {"metauas": {"method": "metauas", "epochs": 1}}}

@@ -7,20 +7,11 @@ import argparse
 from uasbench.cli.common import add_command, add_config_argument, add_precision_argument, non_negative_int, positive_int
 
 
-def with_overrides(config: dict, model: str, **overrides) -> dict:
-    """``config`` with the given keys (None = not given) set in ``training.<model>``, so a command-line value flows
-    through the same path as a config value (TrainSpec, train_summary.json); the caller's dict is not modified."""
-    given = {key: value for key, value in overrides.items() if value is not None}
-    if not given or model not in config.get("training", {}):
-        return config
-    return {**config, "training": {**config["training"], model: {**config["training"][model], **given}}}
-
-
 def run(args: argparse.Namespace) -> int:
     """Train ``args.model``; under torchrun every rank runs this and rank 0 alone writes and prints."""
     from uasbench.config import load_config
     from uasbench.devices import resolve_device
-    from uasbench.pipeline.train import run_training
+    from uasbench.pipeline.train import run_training, with_overrides
     from uasbench.training.distributed import distributed_session
 
     config = with_overrides(load_config(args.config), args.model, precision=args.precision, workers=args.workers)

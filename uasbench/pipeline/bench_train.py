@@ -62,8 +62,6 @@ def bench_training(config: dict, model_name: str, device: torch.device, workers:
                    precision: str | None = None, batch_size: int | None = None, batches: int = 10,
                    warmup: int = 1) -> dict[str, Any]:
     """Time the data pipeline, the model step and both together (see the module doc); returns the report."""
-    if precision is not None:
-        check_precision(precision)
     entry, method_cls, spec = training_spec(config, model_name, workers=workers, precision=precision,
                                             batch_size=batch_size)
     check_precision(spec.precision)

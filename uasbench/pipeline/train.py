@@ -27,9 +27,19 @@ from uasbench.training.loop import TrainSpec, train
 FALLBACKS = {"epochs": 1, "batch_size": 8, "lr": 1e-4, "weight_decay": 1e-4, "seed": 0}
 
 
+def with_overrides(config: dict, model: str, **overrides) -> dict:
+    """``config`` with the given keys (None = not given) set in ``training.<model>``, so a command-line value flows
+    through the same path as a config value (TrainSpec, train_summary.json); the caller's dict is not modified."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    if not given or model not in config.get("training", {}):
+        return config
+    return {**config, "training": {**config["training"], model: {**config["training"][model], **given}}}
+
+
 def training_spec(config: dict, model_name: str, **overrides: Any) -> tuple[dict, type, TrainSpec]:
     """(entry, method class, TrainSpec) of ``training.<model_name>`` as ``uasbench train`` resolves them, with the
-    non-None ``overrides`` (workers, precision, batch_size) on top."""
+    non-None ``overrides`` (workers, precision, batch_size) set in the entry (see :func:`with_overrides`)."""
+    config = with_overrides(config, model_name, **overrides)
     if model_name not in config.get("training", {}):
         known = ", ".join(sorted(config.get("training", {})))
         raise ConfigError(f"unknown model {model_name!r}; 'training' defines: {known}")
@@ -38,8 +48,7 @@ def training_spec(config: dict, model_name: str, **overrides: Any) -> tuple[dict
     if not method_cls.trainable:
         raise ConfigError(f"training.{model_name}: method {entry['method']!r} is not trainable")
     # the config entry overrides the method's defaults, which override the loop's fallbacks
-    settings = {**FALLBACKS, **method_cls.train_defaults, **entry,
-                **{key: value for key, value in overrides.items() if value is not None}}
+    settings = {**FALLBACKS, **method_cls.train_defaults, **entry}
     fields = {f.name for f in dataclasses.fields(TrainSpec)}
     return entry, method_cls, TrainSpec(**{key: value for key, value in settings.items() if key in fields})
 
