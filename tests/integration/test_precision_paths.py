@@ -63,9 +63,11 @@ def test_cli_flags_and_the_efficiency_file(config, tmp_path, capsys):
 
 
 def test_table_banner_names_reduced_precision_runs_only(config):
+    """The banner reads the precision the predictions recorded (a --precision flag can differ from the config)."""
     from uasbench.reports.build import banner
 
-    df = pd.DataFrame({"run": ["m", "m-bf16"], "metric_protocol": ["official"] * 2, "weight_source": ["package"] * 2})
+    df = pd.DataFrame({"run": ["m", "m-bf16"], "metric_protocol": ["official"] * 2, "weight_source": ["package"] * 2,
+                       "precision": ["fp32", "bf16"]})  # as collect_runs reads it from the predictions' tag/meta
     notes = banner(config, df)
     assert "precision bf16 (not fp32): m-bf16" in notes
     assert not any("precision" in n for n in banner(config, df[df["run"] == "m"]))

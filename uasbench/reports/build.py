@@ -40,13 +40,10 @@ def banner(config: dict, df: pd.DataFrame) -> list[str]:
     if random_runs:
         notes.append("RANDOM backbone weights (results not meaningful as a method comparison): "
                      + ", ".join(random_runs))
-    # fp32 (the published numerics) goes unsaid; any other precision is named with its runs
-    reduced = {}
-    for run in sorted(df["run"].unique()):
-        precision = config["runs"].get(run, {}).get("precision", "fp32")
-        if precision != "fp32":
-            reduced.setdefault(precision, []).append(run)
-    notes += [f"precision {name} (not fp32): {', '.join(runs)}" for name, runs in sorted(reduced.items())]
+    # fp32 (the published numerics) goes unsaid; any other precision the predictions record is named with its runs
+    if "precision" in df:
+        reduced = df[df["precision"] != "fp32"].groupby("precision")["run"].unique()
+        notes += [f"precision {name} (not fp32): {', '.join(sorted(runs))}" for name, runs in sorted(reduced.items())]
     return notes
 
 

@@ -20,7 +20,7 @@ METRICS = ("I-AUROC", "I-AP", "I-F1max", "P-AUROC", "P-AP", "P-F1max", "P-AUPRO"
 def collect_runs(config: dict) -> pd.DataFrame:
     """One row per tracked (run, dataset, seed) of this config's tier; metric columns in [0, 1].
 
-    Columns: run, dataset, seed, method, weight_source, metric_protocol, the seven metrics, ``cat.<c>.<metric>``,
+    Columns: run, dataset, seed, method, weight_source, precision, metric_protocol, the seven metrics, ``cat.<c>.<metric>``,
     params_total, params_learnable, latency_ms_b<k>.
     """
     uri = tracking_uri_for(config)
@@ -37,6 +37,8 @@ def collect_runs(config: dict) -> pd.DataFrame:
         "run": df["tags.run"], "dataset": df["tags.dataset"], "seed": df["tags.seed"].astype(int),
         "method": df["tags.method"], "weight_source": df["tags.weight_source"],
         "metric_protocol": df["tags.metric_protocol"],
+        # runs tracked before the precision tag existed were fp32
+        "precision": df["tags.precision"].fillna("fp32") if "tags.precision" in df else "fp32",
     })
     for col in df.columns:
         if col.startswith("metrics."):
@@ -100,6 +102,7 @@ def collect_metric_files(config: dict) -> pd.DataFrame:
         rows.append({"run": key.run, "dataset": key.dataset, "seed": key.seed,
                      "method": config["runs"][key.run].get("method", meta.get("method", key.run)),
                      "weight_source": meta.get("weight_source", "unknown"),
+                     "precision": meta.get("precision", "fp32"),
                      "metric_protocol": result.get("protocol", "?"), **run_metrics(result, {}, str(path))})
     if not rows:
         raise DataError(f"no metrics files under {layout.metrics_dir(config)}")
