@@ -95,7 +95,8 @@ def test_sampler_length_and_default_workers():
     assert len(EpochBatchSampler(40, 7, seed=0)) == 6
     assert default_workers(cores=1, ranks_per_node=1) == 0  # one core: batches in the main process
     assert default_workers(cores=2, ranks_per_node=1) == 1
-    assert default_workers(cores=32, ranks_per_node=1) == 8
+    assert default_workers(cores=16, ranks_per_node=1) == 15  # an H200 node's 16 cores, one GPU
+    assert default_workers(cores=64, ranks_per_node=1) == 16
     assert default_workers(cores=16, ranks_per_node=8) == 1  # 2 cores per rank
     with pytest.raises(ValueError, match="workers"):
         make_loader(NoisyRegression(), 4, 0, CPU, workers=-1)

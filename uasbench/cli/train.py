@@ -45,5 +45,5 @@ def register(subparsers) -> None:
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     add_precision_argument(p, "training")
     p.add_argument("--workers", type=non_negative_int, default=None,
-                   help="data-loader worker processes (default: the entry's 'workers', else CPU cores - 1, at most 8; "
+                   help="data-loader worker processes (default: the entry's 'workers', else CPU cores - 1, at most 16; "
                    "0 = build batches in the main process); the batches are the same for any count")

@@ -25,6 +25,7 @@ import torch
 import torchvision.transforms.functional as TF
 
 from uasbench.datasets.change_pairs.generate import CHANGE_KINDS, parse_kinds, shard_name
+from uasbench.datasets.hue import adjust_hue
 from uasbench.errors import DataError
 
 SPLITS = ("train", "val")
@@ -118,14 +119,18 @@ def visible_after(matrix: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def color_jitter(image: torch.Tensor, rng: np.random.Generator, cfg: AugmentConfig) -> torch.Tensor:
-    """torchvision ColorJitter semantics on a float (3, H, W) image in [0, 1], factors drawn from ``rng``."""
+    """torchvision ColorJitter semantics on a float (3, H, W) image in [0, 1], factors drawn from ``rng``.
+
+    The hue step is :func:`uasbench.datasets.hue.adjust_hue`: torchvision's numbers bit for bit, 5x faster (it was
+    3/4 of a training pair's cost).
+    """
     ops = [(TF.adjust_brightness, rng.uniform(1 - cfg.brightness, 1 + cfg.brightness)),
            (TF.adjust_contrast, rng.uniform(1 - cfg.contrast, 1 + cfg.contrast)),
            (TF.adjust_saturation, rng.uniform(1 - cfg.saturation, 1 + cfg.saturation)),
-           (TF.adjust_hue, rng.uniform(-cfg.hue, cfg.hue))]
+           (adjust_hue, rng.uniform(-cfg.hue, cfg.hue))]
     for k in rng.permutation(len(ops)):
         fn, factor = ops[k]
-        if (fn is TF.adjust_hue and factor != 0) or (fn is not TF.adjust_hue and factor != 1):
+        if (fn is adjust_hue and factor != 0) or (fn is not adjust_hue and factor != 1):
             image = fn(image, float(factor))
     return image
 
