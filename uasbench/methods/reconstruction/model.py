@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -239,15 +240,24 @@ class ReconstructionNet(nn.Module):
 
     @torch.no_grad()
     def update_train_range(self, query: torch.Tensor, prompt: torch.Tensor | None) -> None:
-        """Widen [min, max] of the eval-mode reconstruction map of normal training images (no RNG is used)."""
+        """Widen [min, max] of the eval-mode reconstruction map of normal training images (no RNG is used).
+
+        Under torchrun every rank sees its share of the batch: the range is reduced over the ranks (min of the
+        minima, max of the maxima), so each rank, and the checkpoint rank 0 writes, holds the global batch's range.
+        Every rank calls this for the same batches (calibration is per epoch), as a collective needs.
+        """
         was_training = self.training
         self.eval()
         try:
             rec, _ = self.anomaly_maps(query, prompt)
         finally:
             self.train(was_training)
-        self.train_rec_range[0] = torch.minimum(self.train_rec_range[0], rec.min())
-        self.train_rec_range[1] = torch.maximum(self.train_rec_range[1], rec.max())
+        low, high = rec.min().reshape(1), rec.max().reshape(1)
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            dist.all_reduce(low, op=dist.ReduceOp.MIN)
+            dist.all_reduce(high, op=dist.ReduceOp.MAX)
+        self.train_rec_range[0] = torch.minimum(self.train_rec_range[0], low[0])
+        self.train_rec_range[1] = torch.maximum(self.train_rec_range[1], high[0])
 
     # -- inference ---------------------------------------------------------------------------------
     @torch.no_grad()
