@@ -1,0 +1,132 @@
+"""``uasbench bench precision``: one run's forward pass under several numerics, timed side by side in one process.
+
+A variant is a precision (``fp32`` | ``tf32`` | ``bf16``, see :mod:`uasbench.precision`) with optional ``+cl``
+(channels_last weights and inputs) and ``+compile`` (``torch.compile`` of the method's network), e.g. ``bf16+cl``
+or ``bf16+cl+compile``. Every variant predicts the same inputs (one prompt, a batch of queries, as ``bench latency``
+feeds them); the report gives each variant's median ms per image, its speed-up over the first variant (``fp32``:
+the official code's numerics) and the largest difference of its maps from the first variant's. Variants are timed
+in rounds (each round times every variant once, in order), so a machine that speeds up or slows down during the
+run affects them alike.
+
+``+cl`` and ``+compile`` change the method's ``model`` (an ``nn.Module``); methods without one take precisions
+only. The network is restored after each variant, so the variants do not leak into each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import time
+from collections.abc import Iterator
+from typing import Any, Sequence
+
+import torch
+
+from uasbench.efficiency import measure_latency
+from uasbench.errors import ConfigError
+from uasbench.pipeline.methods import build_run_method
+from uasbench.precision import check_precision, precision_context
+
+DEFAULT_VARIANTS = ("fp32", "tf32", "bf16", "bf16+cl", "bf16+cl+compile")
+MODIFIERS = ("cl", "compile")
+
+
+def parse_variant(variant: str) -> tuple[str, frozenset[str]]:
+    """``"bf16+cl+compile"`` -> ("bf16", {"cl", "compile"}); a clear error for an unknown part."""
+    precision, *mods = variant.split("+")
+    check_precision(precision)
+    unknown = [m for m in mods if m not in MODIFIERS]
+    if unknown or len(set(mods)) != len(mods):
+        raise ConfigError(f"variant {variant!r}: after the precision, '+' takes each of {', '.join(MODIFIERS)} at "
+                          "most once (cl = channels_last, compile = torch.compile)")
+    return precision, frozenset(mods)
+
+
+@contextlib.contextmanager
+def _network_variant(method: Any, modifiers: frozenset[str]) -> Iterator[None]:
+    """The method's network in channels_last and/or compiled for the block; as it was after it."""
+    if not modifiers:
+        yield
+        return
+    model = getattr(method, "model", None)
+    if not isinstance(model, torch.nn.Module):
+        raise ConfigError(f"{type(method).__name__} has no network ('model') to put in channels_last or compile: "
+                          "use plain precisions for it")
+    if "cl" in modifiers:
+        model.to(memory_format=torch.channels_last)
+    if "compile" in modifiers:
+        method.model = torch.compile(model)
+    try:
+        yield
+    finally:
+        method.model = model
+        if "cl" in modifiers:
+            model.to(memory_format=torch.contiguous_format)
+
+
+def _inputs(method: Any, image_size: int, batch: int, device: torch.device, category: str
+            ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Seeded random query batch and its prompts, the memory fitted once (as ``bench latency`` does)."""
+    gen = torch.Generator().manual_seed(0)
+    prompt1 = torch.rand(1, 3, image_size, image_size, generator=gen).to(device)
+    shots = getattr(method, "shots", 1)
+    method.fit(prompt1 if shots else None, category)
+    query = torch.rand(batch, 3, image_size, image_size, generator=gen).to(device)
+    return query, method.prompts_for(prompt1, batch) if shots else None
+
+
+@torch.no_grad()
+def bench_precisions(config: dict, run_name: str, device: torch.device, variants: Sequence[str] = DEFAULT_VARIANTS,
+                     batch_size: int = 32, image_size: int | None = None, rounds: int = 3, repeats: int = 5,
+                     warmup: int = 2, category: str = "object") -> dict[str, Any]:
+    """Time ``variants`` of a configured run's forward side by side (see the module doc); returns the report."""
+    if run_name not in config["runs"]:
+        raise ConfigError(f"unknown run {run_name!r}; configured runs: {', '.join(sorted(config['runs']))}")
+    parsed = {v: parse_variant(v) for v in variants}
+    run_cfg = config["runs"][run_name]
+    method, info = build_run_method(config, run_cfg, device)
+    datasets = run_cfg.get("datasets", list(config["datasets"]))
+    size = image_size or config["datasets"][datasets[0]].get("image_size", 256)
+    query, prompt = _inputs(method, size, batch_size, device, category)
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    maps: dict[str, torch.Tensor] = {}
+    first_call_s: dict[str, float] = {}
+    for _ in range(rounds):
+        for variant, (precision, modifiers) in parsed.items():
+            with _network_variant(method, modifiers), precision_context(precision, device):
+                q = query.contiguous(memory_format=torch.channels_last) if "cl" in modifiers else query
+
+                def forward(q=q):
+                    return method.predict(q, prompt, category=category)
+
+                if variant not in maps:  # the first call: compilation, cuDNN autotuning; timed apart
+                    t0 = time.perf_counter()
+                    maps[variant] = forward()[0].float().cpu()
+                    first_call_s[variant] = time.perf_counter() - t0
+                times[variant].append(measure_latency(forward, device, warmup=warmup, repeats=repeats)["median"])
+    reference = variants[0]
+    rows = []
+    for variant in variants:
+        ms = statistics.median(times[variant])
+        rows.append({"variant": variant, "precision": parsed[variant][0],
+                     "channels_last": "cl" in parsed[variant][1], "compile": "compile" in parsed[variant][1],
+                     "ms_per_batch": ms, "ms_per_image": ms / batch_size,
+                     "speedup": statistics.median(times[reference]) / ms,
+                     "max_abs_diff": float((maps[variant] - maps[reference]).abs().max()),
+                     "first_call_s": first_call_s[variant], "round_medians_ms": times[variant]})
+    return {"run": run_name, "method": run_cfg["method"], "device": str(device), "batch_size": batch_size,
+            "image_size": size, "rounds": rounds, "repeats": repeats, "warmup": warmup, "reference": reference,
+            "weight_source": info["weight_source"], "checkpoint": info.get("checkpoint"), "torch": torch.__version__,
+            "variants": rows}
+
+
+def format_precisions(report: dict[str, Any]) -> str:
+    """The report as a table: ms/image, speed-up over the reference, max |map difference|, first-call seconds."""
+    lines = [f"bench precision {report['run']} on {report['device']}: batch {report['batch_size']} @ "
+             f"{report['image_size']} px, {report['rounds']} rounds x {report['repeats']} repeats, weights: "
+             f"{report.get('checkpoint') or report['weight_source']}",
+             f"{'variant':<20}{'ms/image':>10}{'vs ' + report['reference']:>10}{'max |diff|':>12}{'1st call s':>12}"]
+    for row in report["variants"]:
+        lines.append(f"{row['variant']:<20}{row['ms_per_image']:>10.3f}{row['speedup']:>9.2f}x"
+                     f"{row['max_abs_diff']:>12.2e}{row['first_call_s']:>12.1f}")
+    return "\n".join(lines)
