@@ -51,6 +51,13 @@ def add_precision_argument(parser: argparse.ArgumentParser, what: str) -> None:
                              "autocast; default: the config's 'precision', else fp32")
 
 
+def add_compile_argument(parser: argparse.ArgumentParser) -> None:
+    """``--compile`` / ``--no-compile`` (default None = the config entry's ``compile``, else off)."""
+    parser.add_argument("--compile", default=None, action=argparse.BooleanOptionalAction,
+                        help="torch.compile the training forward + loss (the first batch compiles; on a CPU it needs "
+                             "a C++ compiler); default: the entry's 'compile', else off")
+
+
 def add_batch_size_argument(parser: argparse.ArgumentParser, default: int = 16) -> None:
     """``--batch-size``: the knob a user lowers when the device runs out of memory."""
     parser.add_argument("--batch-size", type=positive_int, default=default,

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli.common import add_command, add_config_argument, add_precision_argument, non_negative_int, positive_int
+from uasbench.cli.common import (
+    add_command,
+    add_compile_argument,
+    add_config_argument,
+    add_precision_argument,
+    non_negative_int,
+    positive_int,
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -14,7 +21,8 @@ def run(args: argparse.Namespace) -> int:
     from uasbench.pipeline.train import run_training, with_overrides
     from uasbench.training.distributed import distributed_session
 
-    config = with_overrides(load_config(args.config), args.model, precision=args.precision, workers=args.workers)
+    config = with_overrides(load_config(args.config), args.model, precision=args.precision, workers=args.workers,
+                            compile=args.compile)
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
@@ -44,6 +52,7 @@ def register(subparsers) -> None:
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint and start over")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
     add_precision_argument(p, "training")
+    add_compile_argument(p)
     p.add_argument("--workers", type=non_negative_int, default=None,
                    help="data-loader worker processes (default: the entry's 'workers', else CPU cores - 1, at most 16; "
                    "0 = build batches in the main process); the batches are the same for any count")

@@ -60,10 +60,10 @@ def _timed(run_one: Callable[[], int], warmup: int, batches: int, device: torch.
 
 def bench_training(config: dict, model_name: str, device: torch.device, workers: int | None = None,
                    precision: str | None = None, batch_size: int | None = None, batches: int = 10,
-                   warmup: int = 1) -> dict[str, Any]:
+                   warmup: int = 1, compile: bool | None = None) -> dict[str, Any]:
     """Time the data pipeline, the model step and both together (see the module doc); returns the report."""
     entry, method_cls, spec = training_spec(config, model_name, workers=workers, precision=precision,
-                                            batch_size=batch_size)
+                                            batch_size=batch_size, compile=compile)
     check_precision(spec.precision)
     workers = default_workers() if spec.workers is None else spec.workers
     dataset = method_cls.training_dataset(config, entry)
@@ -80,7 +80,8 @@ def bench_training(config: dict, model_name: str, device: torch.device, workers:
 
     data = new_stream()
     report: dict[str, Any] = {"model": model_name, "method": entry["method"], "device": str(device),
-                              "precision": spec.precision, "workers": workers, "batch_size": spec.batch_size,
+                              "precision": spec.precision, "compile": spec.compile, "workers": workers,
+                              "batch_size": spec.batch_size,
                               "batches": batches, "warmup": warmup, "n_train_items": len(dataset)}
 
     def data_only() -> int:
@@ -117,7 +118,7 @@ def format_report(report: dict[str, Any]) -> str:
     """The report as a small table and one line naming the bound."""
     lines = [f"bench train {report['model']} on {report['device']}: batch {report['batch_size']}, "
              f"{report['batches']} timed batches (+{report['warmup']} warm-up), workers {report['workers']}, "
-             f"precision {report['precision']}",
+             f"precision {report['precision']}{', compiled' if report.get('compile') else ''}",
              f"{'stage':<28}{'samples/s':>12}{'s/batch':>10}"]
     for stage, label in STAGES.items():
         row = report[stage]

@@ -4,7 +4,8 @@ A checkpoint holds model, optimizer, scheduler, the RNG states (one per rank und
 and the settings the run was started with. A resume under other settings is refused, naming each change: it
 would continue the old optimizer state while recording the new settings. Only ``spec.epochs`` may change
 (extending a run, or lowering it to no fewer than the epochs done), since epoch ``i`` depends on (seed, i) alone.
-How a run is executed (``workers``, ``gpus``) is not a setting: it changes speed, not the data or the model.
+How a run is executed (``workers``, ``gpus``, ``compile``) is not a setting: it changes speed, not the data or the
+model (compiled kernels round differently at the level of float summation order, as another GPU would).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from uasbench.errors import CheckpointError
 from uasbench.io import atomic_path
 
 #: TrainSpec fields that describe how a run executes, not what it computes: never part of the resume check
-EXECUTION_FIELDS = ("workers", "gpus")
+EXECUTION_FIELDS = ("workers", "gpus", "compile")
 #: spec fields added after checkpoints were first written, with the value an older checkpoint implicitly used
 SPEC_DEFAULTS_OF_OLD_CHECKPOINTS = {"precision": "fp32"}
 

@@ -66,6 +66,7 @@ class TrainSpec:
     precision: str = "fp32"  # fp32 | tf32 | bf16 (uasbench.precision); part of the resume check
     workers: int | None = None  # DataLoader worker processes; None = default_workers(), 0 = the main process
     gpus: int | None = None  # processes the entry is meant for (torchrun --nproc_per_node); a hint, not enforced
+    compile: bool = False  # torch.compile the forward + loss (fewer, fused kernels); rounding-level changes only
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -114,6 +115,8 @@ class TrainStep:
                 find_unused_parameters=True)
         else:
             self.compute = functools.partial(loss_fn, model)
+        if spec.compile:  # compiles on the first batch (and again for a new input shape, e.g. a short last batch)
+            self.compute = torch.compile(self.compute if dist is not None and dist.enabled else _LossOf(model, loss_fn))
 
     def __call__(self, batch: Any, weight: float = 1.0, where: str = "") -> float:
         """Train on ``batch``; ``weight`` scales this rank's loss (uasbench.training.distributed.rank_share).

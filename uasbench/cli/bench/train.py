@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from uasbench.cli.common import add_command, add_config_argument, add_precision_argument, non_negative_int, positive_int
+from uasbench.cli.common import (
+    add_command,
+    add_compile_argument,
+    add_config_argument,
+    add_precision_argument,
+    non_negative_int,
+    positive_int,
+)
 
 _DESCRIPTION = """\
 For a config's 'training.<MODEL>' entry, time (after warm-up batches) the data pipeline alone (DataLoader:
@@ -25,6 +32,7 @@ def register(group_subparsers) -> None:
     parser.add_argument("--workers", type=non_negative_int, default=None,
                         help="data-loader worker processes (default: the entry's, else as 'uasbench train' picks)")
     add_precision_argument(parser, "the timed steps")
+    add_compile_argument(parser)
     parser.add_argument("--batch-size", type=positive_int, default=None, help="default: the entry's batch size")
     parser.add_argument("--batches", type=positive_int, default=20, help="timed batches per stage")
     parser.add_argument("--warmup", type=non_negative_int, default=2,
@@ -44,7 +52,8 @@ def run(args: argparse.Namespace) -> int:
         import torch
         torch.set_num_threads(args.threads)
     report = bench_training(load_config(args.config), args.model, resolve_device(args.device), workers=args.workers,
-                            precision=args.precision, batch_size=args.batch_size, batches=args.batches,
+                            precision=args.precision, compile=args.compile, batch_size=args.batch_size,
+                            batches=args.batches,
                             warmup=args.warmup)
     print(format_report(report))
     if args.out is not None:
