@@ -22,7 +22,7 @@ if [ -n "${GPU_CHECK_SMALL:-}" ]; then
   SIZE=64; BATCH=4; PAIRS=48; BACKBONE=tf_efficientnet_lite0; TIMED=3; VARIANTS="fp32 tf32 fp32+cl"
   TRAIN_VARIANTS="w1:1:fp32:"; SYNTH_CORES=2  # (compiling on a CPU takes minutes)
 else
-  SIZE=256; BATCH=32; PAIRS=1024; BACKBONE=efficientnet_b4; TIMED=20
+  SIZE=256; BATCH=32; PAIRS=1536; BACKBONE=efficientnet_b4; TIMED=20
   VARIANTS="fp32 tf32 bf16 bf16+cl bf16+cl+compile"
   TRAIN_VARIANTS="wdef::fp32: wdef::bf16: wdefc::bf16:compile wdef::tf32: w8:8:fp32: wdefc::fp32:compile"
   SYNTH_CORES=$(nproc)
@@ -51,10 +51,11 @@ step() {  # step NAME SECONDS COMMAND...: run within min(SECONDS, what is left o
 step env 60 "${UAS[@]}" env
 
 # synthesis scaling: the same pairs on one core and on all (byte-identical shards; the rate is in the log's wall time)
+# (shards of 32 pairs: a worker writes whole shards, so all cores get work)
 step pairs_1core 120 "${UAS[@]}" data make-change-pairs --out "$WORK/pairs_1core" --force --n-pairs $((PAIRS / 8)) \
-  --image-size $SIZE --workers 1 --quiet
+  --image-size $SIZE --workers 1 --shard-size 32 --quiet
 step pairs_allcores 180 "${UAS[@]}" data make-change-pairs --out "$WORK/results/data/change_pairs" --force \
-  --n-pairs $PAIRS --image-size $SIZE --workers "$SYNTH_CORES" --quiet
+  --n-pairs $PAIRS --image-size $SIZE --workers "$SYNTH_CORES" --shard-size 32 --quiet
 
 cat > "$WORK/config.yaml" <<EOF
 tier: custom

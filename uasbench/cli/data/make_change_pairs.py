@@ -35,8 +35,9 @@ def register(group_subparsers) -> None:
                         help="inpainting method for object removal: telea or ns (OpenCV), or a registered name")
     parser.add_argument("--shard-size", type=positive_int, default=256, help="pairs per .npz shard")
     parser.add_argument("--workers", type=non_negative_int, default=None,
-                        help="processes that synthesize pairs in parallel (default: one per available core; "
-                             "0 or 1 = this process); the output is the same for any number")
+                        help="processes that synthesize and write shards in parallel, a whole shard each (default: "
+                             "one per available core; 0 or 1 = this process; at most one per shard, see "
+                             "--shard-size); the output is the same for any number")
     parser.add_argument("--force", action="store_true", help="replace an existing --out folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 

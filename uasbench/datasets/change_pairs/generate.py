@@ -180,8 +180,9 @@ def generate_change_pairs(out: str | Path, source: SceneSource, n_pairs: int, se
                           workers: int | None = 1) -> dict[str, Any]:
     """Write the sharded pair dataset to ``out`` (built in a temp dir, renamed at the end) and return its manifest.
 
-    ``workers`` processes synthesize pairs in parallel (None = one per available core); the bytes written are the
-    same for any number of workers.
+    ``workers`` processes synthesize and compress whole shards in parallel (None = one per available core), so
+    the main process only collects the manifest rows (compressing in it capped the speed-up at a few cores); the
+    bytes written are the same for any number of workers.
     """
     from tqdm import tqdm
 
@@ -199,18 +200,16 @@ def generate_change_pairs(out: str | Path, source: SceneSource, n_pairs: int, se
     tmp = make_temp_dir(out.parent, prefix=f".{out.name}.tmp-")
     try:
         rows: list[dict[str, Any]] = []
-        buffer: list[ChangePair] = []
-        pairs = _synthesized(source, kinds, inpainter, seed, n_pairs, default_workers() if workers is None else workers)
-        for pair_id, pair in enumerate(tqdm(pairs, total=n_pairs, desc="change pairs", unit="pair",
-                                            disable=not progress)):
-            if pair.prompt.shape != (image_size, image_size, 3):
-                raise DataError(f"source gave a {pair.prompt.shape} image, expected {image_size}x{image_size}x3")
-            rows.append({"id": pair_id, "split": "val" if pair_id in val_ids else "train", "kind": pair.kind,
-                         "change": pair.change, "shard": pair_id // shard_size, "index": len(buffer)})
-            buffer.append(pair)
-            if len(buffer) == shard_size or pair_id == n_pairs - 1:
-                _write_shard(tmp / shard_name(pair_id // shard_size), buffer)
-                buffer = []
+        shards = [ShardTask(tmp / shard_name(k), range(k * shard_size, min((k + 1) * shard_size, n_pairs)),
+                            image_size) for k in range((n_pairs + shard_size - 1) // shard_size)]
+        with tqdm(total=n_pairs, desc="change pairs", unit="pair", disable=not progress) as bar:
+            written = _written_shards(source, kinds, inpainter, seed, shards,
+                                      default_workers() if workers is None else workers)
+            for shard, (task, labels) in enumerate(zip(shards, written)):
+                for index, (pair_id, (kind, change)) in enumerate(zip(task.ids, labels)):
+                    rows.append({"id": pair_id, "split": "val" if pair_id in val_ids else "train", "kind": kind,
+                                 "change": change, "shard": shard, "index": index})
+                bar.update(len(labels))
         manifest = {"generator": "uasbench.datasets.change_pairs.generate", "generator_version": GENERATOR_VERSION,
                     "seed": seed, "image_size": image_size, "kinds": list(kinds), "inpainter": inpainter,
                     "val_fraction": val_fraction, "shard_size": shard_size,
@@ -240,27 +239,46 @@ def _init_worker(source: SceneSource, kinds: tuple[str, ...], inpainter: str, se
     _WORKER.update(source=source, kinds=kinds, inpaint=get_inpainter(inpainter), seed=seed)
 
 
+@dataclass(frozen=True)
+class ShardTask:
+    """One shard file to write: its path, the pair ids it holds (in order) and the image size they must have."""
+
+    path: Path
+    ids: range
+    image_size: int
+
+
 def _synthesize_id(pair_id: int) -> ChangePair:
     return synthesize_pair(_WORKER["source"], _WORKER["kinds"], _WORKER["inpaint"],
                            np.random.default_rng([_WORKER["seed"], pair_id]))
 
 
-def _synthesized(source: SceneSource, kinds: tuple[str, ...], inpainter: str, seed: int, n_pairs: int,
-                 workers: int) -> Iterator[ChangePair]:
-    """Pairs 0..n-1 in order, synthesized in ``workers`` processes (in this one for workers <= 1)."""
+def _write_shard_task(task: ShardTask) -> list[tuple[str, str]]:
+    """Synthesize the shard's pairs, write the shard (compressed), return each pair's (kind, change)."""
+    pairs = [_synthesize_id(pair_id) for pair_id in task.ids]
+    size = task.image_size
+    for pair in pairs:
+        if pair.prompt.shape != (size, size, 3):
+            raise DataError(f"source gave a {pair.prompt.shape} image, expected {size}x{size}x3")
+    _write_shard(task.path, pairs)
+    return [(pair.kind, pair.change) for pair in pairs]
+
+
+def _written_shards(source: SceneSource, kinds: tuple[str, ...], inpainter: str, seed: int, shards: list[ShardTask],
+                    workers: int) -> Iterator[list[tuple[str, str]]]:
+    """Write ``shards`` in ``workers`` processes (in this one for workers <= 1); their labels, in shard order."""
     if workers < 0:
         raise ConfigError(f"workers must be >= 0, got {workers}")
-    if workers <= 1 or n_pairs < 2:
+    if workers <= 1 or len(shards) < 2:
         _init_worker(source, kinds, inpainter, seed)
-        yield from map(_synthesize_id, range(n_pairs))
+        yield from map(_write_shard_task, shards)
         return
     # spawn, not fork: a forked child inherits OpenCV's thread pool mid-state and can deadlock in its first cv2 call
     # (seen: cv2.setNumThreads blocking forever). The source is pickled to each worker once.
     context = multiprocessing.get_context("spawn")
-    with context.Pool(min(workers, n_pairs), initializer=_init_worker,
+    with context.Pool(min(workers, len(shards)), initializer=_init_worker,
                       initargs=(source, kinds, inpainter, seed, True)) as pool:
-        # modest chunks keep the ordered stream flowing to the shard writer and the progress bar
-        yield from pool.imap(_synthesize_id, range(n_pairs), chunksize=max(1, min(16, n_pairs // (4 * workers))))
+        yield from pool.imap(_write_shard_task, shards, chunksize=1)
 
 
 def shard_name(index: int) -> str:
