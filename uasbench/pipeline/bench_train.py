@@ -93,14 +93,14 @@ def bench_training(config: dict, model_name: str, device: torch.device, workers:
     held_batch = to_device(held_batch, device)
 
     def compute_only() -> int:
-        step(held_batch, where="bench")
+        step(held_batch)
         return held_n
 
     train_stream = new_stream()
 
     def data_and_step() -> int:
         batch, n = next(train_stream)
-        step(batch, where="bench")
+        step(batch)
         return n
 
     # a stream's first batch from each worker also pays for starting that worker: not part of the steady rate

@@ -14,6 +14,7 @@ rank 0 alone writes checkpoints and prints (uasbench.training.distributed).
 from __future__ import annotations
 
 import functools
+import math
 import random
 import sys
 import time
@@ -46,6 +47,7 @@ __all__ = ["LossFn", "TrainSpec", "TrainStep", "collate", "load_checkpoint", "ma
            "rng_state", "save_checkpoint", "seed_everything", "set_rng_state", "settings_changes", "to_device", "train"]
 
 LossFn = Callable[[nn.Module, Any], torch.Tensor]
+LOSS_READ_EVERY = 25  # on CUDA: batches between reads of the losses (each read waits for the GPU)
 RANK_SEED_STRIDE = 1_000_003  # rank r's RNGs (dropout) start from seed + r * stride; rank 0 = a one-process run
 
 
@@ -118,20 +120,51 @@ class TrainStep:
         if spec.compile:  # compiles on the first batch (and again for a new input shape, e.g. a short last batch)
             self.compute = torch.compile(self.compute if dist is not None and dist.enabled else _LossOf(model, loss_fn))
 
-    def __call__(self, batch: Any, weight: float = 1.0, where: str = "") -> float:
+    def __call__(self, batch: Any, weight: float = 1.0) -> torch.Tensor:
         """Train on ``batch``; ``weight`` scales this rank's loss (uasbench.training.distributed.rank_share).
-        Returns the batch's (unweighted) loss."""
+        Returns the batch's (unweighted) loss as a detached tensor on the device: reading it waits for the device,
+        so the loop reads losses in groups (:class:`LossLog`) and a GPU is not made to idle after every step."""
         batch = to_device(batch, self.device)
         with autocast(self.spec.precision, self.device):
             loss = self.compute(batch)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"[{self.desc}] non-finite loss {loss.item()} at {where}")
         self.optimizer.zero_grad(set_to_none=True)
         (loss if weight == 1.0 else loss * weight).backward()
         if self.spec.grad_clip:
             nn.utils.clip_grad_norm_(self.params, self.spec.grad_clip)
         self.optimizer.step()
-        return loss.item()
+        return loss.detach()
+
+
+class LossLog:
+    """Per-batch losses, read from the device every ``read_every`` batches (1 on a CPU, where reading is free):
+    the running sum of loss x items, and a non-finite loss reported with its exact batch, as if read at once."""
+
+    def __init__(self, desc: str, read_every: int) -> None:
+        self.desc, self.read_every = desc, read_every
+        self.total, self.seen = 0.0, 0
+        self.pending: list[tuple[torch.Tensor, int, str]] = []
+
+    def add(self, loss: torch.Tensor, items: int, where: str) -> bool:
+        """Record one batch's loss (``items`` = 0: it does not count, e.g. a rank's stand-in item); True when the
+        running figures were brought up to date."""
+        self.pending.append((loss, items, where))
+        if len(self.pending) < self.read_every:
+            return False
+        self.read()
+        return True
+
+    def read(self) -> None:
+        """Bring the totals up to date (one device sync); a non-finite loss raises, naming its batch."""
+        if not self.pending:
+            return
+        values = torch.stack([loss.float() for loss, _, _ in self.pending]).tolist()
+        for value, (_, items, where) in zip(values, self.pending):
+            if not math.isfinite(value):
+                raise FloatingPointError(f"[{self.desc}] non-finite loss {value} at {where}")
+            if items:
+                self.total += value * items
+                self.seen += items
+        self.pending.clear()
 
 
 def train(model: nn.Module, loss_fn: LossFn, dataset, spec: TrainSpec, out_dir: str | Path,
@@ -189,20 +222,19 @@ def _run_epoch(step: TrainStep, loader, epoch: int, spec: TrainSpec, dist: DistI
 
     loader.batch_sampler.set_epoch(epoch)
     step.model.train()
-    total, seen, t0 = 0.0, 0, time.perf_counter()
+    log, t0 = LossLog(step.desc, LOSS_READ_EVERY if step.device.type == "cuda" else 1), time.perf_counter()
     # in a log file (no TTY) a bar line every 30 s instead of every batch keeps Snakemake logs readable
     bar = tqdm(zip(loader.batch_sampler.shares(), loader), total=len(loader), leave=False,
                desc=f"{step.desc} epoch {epoch + 1}/{spec.epochs}", disable=not dist.is_main,
                mininterval=1.0 if sys.stderr.isatty() else 30.0)
     for b, ((indices, weight), batch) in enumerate(bar):
-        loss = step(batch, weight, where=f"epoch {epoch + 1}, batch {b}")
-        if weight:  # a weight-0 share is a stand-in item of a rank without one (rank_share)
-            total += loss * len(indices)
-            seen += len(indices)
-        bar.set_postfix(loss=f"{total / max(seen, 1):.4f}",
-                        pairs_s=f"{seen / (time.perf_counter() - t0):.1f}", refresh=False)
+        # a weight-0 share is a stand-in item of a rank without one (rank_share): it does not count
+        if log.add(step(batch, weight), len(indices) if weight else 0, where=f"epoch {epoch + 1}, batch {b}"):
+            bar.set_postfix(loss=f"{log.total / max(log.seen, 1):.4f}",
+                            pairs_s=f"{log.seen / (time.perf_counter() - t0):.1f}", refresh=False)
+    log.read()
     bar.close()
-    total, seen = all_sum([total, seen], step.device)
+    total, seen = all_sum([log.total, log.seen], step.device)
     return total, int(seen), time.perf_counter() - t0
 
 
