@@ -28,7 +28,7 @@ else
   SYNTH_CORES=$(nproc)
 fi
 
-if [ -d .whl ] && ! python3 -c "import snakemake" 2>/dev/null; then
+if [ -d .whl ]; then  # the device machine: the wheels it lacks, and this checkout, on the path (no pip install)
   python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
   export PYTHONPATH=/tmp/site:$PWD
 fi
