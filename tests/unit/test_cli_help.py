@@ -6,7 +6,7 @@ import pytest
 
 from uasbench.cli import build_parser, main
 
-DEVICE_COMMANDS = {"run", "predict", "train", "bench latency", "bench train"}
+DEVICE_COMMANDS = {"run", "predict", "train", "bench latency", "bench precision", "bench train"}
 
 
 def _leaf_commands() -> list[list[str]]:
