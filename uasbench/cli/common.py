@@ -51,11 +51,16 @@ def add_precision_argument(parser: argparse.ArgumentParser, what: str) -> None:
                              "autocast; default: the config's 'precision', else fp32")
 
 
-def add_compile_argument(parser: argparse.ArgumentParser) -> None:
-    """``--compile`` / ``--no-compile`` (default None = the config entry's ``compile``, else off)."""
+def add_training_execution_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """How a training entry runs, overriding the entry: ``--precision``, ``--compile`` / ``--no-compile`` and
+    ``--workers`` (each None when not given = the entry's value, else the default)."""
+    add_precision_argument(parser, what)
     parser.add_argument("--compile", default=None, action=argparse.BooleanOptionalAction,
                         help="torch.compile the training forward + loss (the first batch compiles; on a CPU it needs "
                              "a C++ compiler); default: the entry's 'compile', else off")
+    parser.add_argument("--workers", type=non_negative_int, default=None,
+                        help="data-loader worker processes (default: the entry's 'workers', else CPU cores - 1, at "
+                             "most 16; 0 = build batches in the main process); the batches are the same for any count")
 
 
 def add_batch_size_argument(parser: argparse.ArgumentParser, default: int = 16) -> None:

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli.common import (
-    add_command,
-    add_compile_argument,
-    add_config_argument,
-    add_precision_argument,
-    non_negative_int,
-    positive_int,
-)
+from uasbench.cli.common import add_command, add_config_argument, add_training_execution_arguments, positive_int
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,8 +44,4 @@ def register(subparsers) -> None:
     p.add_argument("--out", default=None, help="output folder (default: <results_dir>/models/<MODEL>)")
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint and start over")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
-    add_precision_argument(p, "training")
-    add_compile_argument(p)
-    p.add_argument("--workers", type=non_negative_int, default=None,
-                   help="data-loader worker processes (default: the entry's 'workers', else CPU cores - 1, at most 16; "
-                   "0 = build batches in the main process); the batches are the same for any count")
+    add_training_execution_arguments(p, "training")

@@ -7,9 +7,8 @@ from pathlib import Path
 
 from uasbench.cli.common import (
     add_command,
-    add_compile_argument,
     add_config_argument,
-    add_precision_argument,
+    add_training_execution_arguments,
     non_negative_int,
     positive_int,
 )
@@ -29,10 +28,7 @@ def register(group_subparsers) -> None:
                          description=_DESCRIPTION, device=True)
     parser.add_argument("model", help="key of the config's 'training' section, e.g. metauas")
     add_config_argument(parser)
-    parser.add_argument("--workers", type=non_negative_int, default=None,
-                        help="data-loader worker processes (default: the entry's, else as 'uasbench train' picks)")
-    add_precision_argument(parser, "the timed steps")
-    add_compile_argument(parser)
+    add_training_execution_arguments(parser, "the timed steps")
     parser.add_argument("--batch-size", type=positive_int, default=None, help="default: the entry's batch size")
     parser.add_argument("--batches", type=positive_int, default=20, help="timed batches per stage")
     parser.add_argument("--warmup", type=non_negative_int, default=2,
