@@ -13,9 +13,9 @@
 #   Random B4 weights unless the hub cache has them: the timings do not depend on the weights.
 # CPU dry run of the script itself (small sizes): GPU_CHECK_DEVICE=cpu GPU_CHECK_SMALL=1 bash scripts/gpu_check.sh
 set -u
-OUT=${OUT:-/tmp/gpu_check_out}
+OUT=${OUT:-$(mktemp -d)}  # the device tool sets OUT; elsewhere a fresh temporary folder
 REPORTS=$OUT/gpu_check
-WORK=${GPU_CHECK_WORK:-/tmp/gpu_check_work}
+WORK=${GPU_CHECK_WORK:-$(mktemp -d)}
 DEVICE=${GPU_CHECK_DEVICE:-cuda}
 mkdir -p "$REPORTS" "$WORK"
 if [ -n "${GPU_CHECK_SMALL:-}" ]; then
@@ -29,8 +29,8 @@ else
 fi
 
 if [ -d .whl ]; then  # the device machine: the wheels it lacks, and this checkout, on the path (no pip install)
-  python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
-  export PYTHONPATH=/tmp/site:$PWD
+  python3 -m pip install -q --no-index --no-deps --target "$WORK/site" .whl/*.whl
+  export PYTHONPATH=$WORK/site:$PWD
 fi
 export PYTHONUNBUFFERED=1
 UAS=(python3 -m uasbench)
@@ -86,3 +86,4 @@ if [ "$DEVICE" = cuda ]; then
   step tests_gpu 180 python3 -m pytest -q tests/gpu
 fi
 cat "$REPORTS/summary.txt"
+echo "reports: $REPORTS"

@@ -31,19 +31,32 @@ def measure_latency(fn: Callable[[], Any], device: torch.device, warmup: int = 2
             "warmup": warmup}
 
 
+class RandomInputs:
+    """Seeded random inputs for timing ``method.predict`` through the prediction path: one normal prompt fitted into
+    the method's memory once (untimed, as predictions do), then query batches with the prompts
+    ``Method.prompts_for`` gives them, as in ``uasbench predict``."""
+
+    def __init__(self, method, image_size: int, device: torch.device, category: str) -> None:
+        self.method, self.image_size, self.device = method, image_size, device
+        self.generator = torch.Generator().manual_seed(0)
+        self.prompt = torch.rand(1, 3, image_size, image_size, generator=self.generator).to(device)
+        self.shots = getattr(method, "shots", 1)
+        method.fit(self.prompt if self.shots else None, category)
+
+    def batch(self, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(queries, their prompts or None) for a batch of ``size``."""
+        query = torch.rand(size, 3, self.image_size, self.image_size, generator=self.generator).to(self.device)
+        return query, self.method.prompts_for(self.prompt, size) if self.shots else None
+
+
 @torch.no_grad()
 def bench_method(method, image_size: int, batch_sizes: list[int], device: torch.device, warmup: int = 2,
                  repeats: int = 5, category: str = "object") -> dict[str, Any]:
-    """Latency of ``method.predict`` on random inputs through the prediction path: a one-shot memory is fitted once
-    (untimed) and queries get the prompt batch ``Method.prompts_for`` gives, as in ``uasbench predict``."""
-    gen = torch.Generator().manual_seed(0)
-    prompt1 = torch.rand(1, 3, image_size, image_size, generator=gen).to(device)
-    shots = getattr(method, "shots", 1)
-    method.fit(prompt1 if shots else None, category)  # as predictions do: a memory is built once, untimed
+    """Latency of ``method.predict`` on :class:`RandomInputs` for each batch size."""
+    inputs = RandomInputs(method, image_size, device, category)
     latency = {}
     for batch in batch_sizes:
-        query = torch.rand(batch, 3, image_size, image_size, generator=gen).to(device)
-        prompt = method.prompts_for(prompt1, batch) if shots else None
+        query, prompt = inputs.batch(batch)
         # bind this batch's tensors: the closure is only called inside this iteration, but must not depend on that
         latency[str(batch)] = measure_latency(
             lambda query=query, prompt=prompt: method.predict(query, prompt, category=category), device,

@@ -22,9 +22,9 @@ from typing import Any, Sequence
 
 import torch
 
-from uasbench.efficiency import measure_latency
+from uasbench.efficiency import RandomInputs, measure_latency
 from uasbench.errors import ConfigError
-from uasbench.pipeline.methods import build_run_method
+from uasbench.pipeline.efficiency import timed_run
 from uasbench.precision import check_precision, precision_context
 
 DEFAULT_VARIANTS = ("fp32", "tf32", "bf16", "bf16+cl", "bf16+cl+compile")
@@ -64,30 +64,14 @@ def _network_variant(method: Any, modifiers: frozenset[str]) -> Iterator[None]:
             model.to(memory_format=torch.contiguous_format)
 
 
-def _inputs(method: Any, image_size: int, batch: int, device: torch.device, category: str
-            ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Seeded random query batch and its prompts, the memory fitted once (as ``bench latency`` does)."""
-    gen = torch.Generator().manual_seed(0)
-    prompt1 = torch.rand(1, 3, image_size, image_size, generator=gen).to(device)
-    shots = getattr(method, "shots", 1)
-    method.fit(prompt1 if shots else None, category)
-    query = torch.rand(batch, 3, image_size, image_size, generator=gen).to(device)
-    return query, method.prompts_for(prompt1, batch) if shots else None
-
-
 @torch.no_grad()
 def bench_precisions(config: dict, run_name: str, device: torch.device, variants: Sequence[str] = DEFAULT_VARIANTS,
                      batch_size: int = 32, image_size: int | None = None, rounds: int = 3, repeats: int = 5,
                      warmup: int = 2, category: str = "object") -> dict[str, Any]:
     """Time ``variants`` of a configured run's forward side by side (see the module doc); returns the report."""
-    if run_name not in config["runs"]:
-        raise ConfigError(f"unknown run {run_name!r}; configured runs: {', '.join(sorted(config['runs']))}")
     parsed = {v: parse_variant(v) for v in variants}
-    run_cfg = config["runs"][run_name]
-    method, info = build_run_method(config, run_cfg, device)
-    datasets = run_cfg.get("datasets", list(config["datasets"]))
-    size = image_size or config["datasets"][datasets[0]].get("image_size", 256)
-    query, prompt = _inputs(method, size, batch_size, device, category)
+    run_cfg, method, info, size = timed_run(config, run_name, device, image_size)
+    query, prompt = RandomInputs(method, size, device, category).batch(batch_size)  # as ``bench latency`` feeds it
     times: dict[str, list[float]] = {v: [] for v in variants}
     maps: dict[str, torch.Tensor] = {}
     first_call_s: dict[str, float] = {}

@@ -19,17 +19,24 @@ from uasbench.pipeline.methods import build_run_method
 from uasbench.precision import check_precision, precision_context
 
 
+def timed_run(config: dict, run_name: str, device: torch.device, image_size: int | None = None
+              ) -> tuple[dict[str, Any], Any, dict[str, Any], int]:
+    """(run config, method built as ``uasbench predict`` builds it, its info, input size) of a run to time; the
+    size defaults to the run's first dataset's."""
+    if run_name not in config["runs"]:
+        raise ConfigError(f"unknown run {run_name!r}; configured runs: {', '.join(sorted(config['runs']))}")
+    run_cfg = config["runs"][run_name]
+    method, info = build_run_method(config, run_cfg, device)
+    datasets = run_cfg.get("datasets", list(config["datasets"]))
+    return run_cfg, method, info, image_size or config["datasets"][datasets[0]].get("image_size", 256)
+
+
 def bench_run(config: dict, run_name: str, device: torch.device, out: str | Path, image_size: int | None = None,
               batch_sizes: Sequence[int] | None = None, precision: str | None = None) -> dict[str, Any]:
     """Time the run at ``image_size`` (default: its first dataset's) for each batch size (default: the config's
     ``efficiency.batch_sizes``, else 1 and 32) in ``precision`` (default: the run's, else fp32), write the result
     atomically to ``out`` and return it."""
-    if run_name not in config["runs"]:
-        raise ConfigError(f"unknown run {run_name!r}; configured runs: {', '.join(sorted(config['runs']))}")
-    run_cfg = config["runs"][run_name]
-    method, _info = build_run_method(config, run_cfg, device)
-    datasets = run_cfg.get("datasets", list(config["datasets"]))
-    size = image_size or config["datasets"][datasets[0]].get("image_size", 256)
+    run_cfg, method, _info, size = timed_run(config, run_name, device, image_size)
     settings = config.get("efficiency", {})
     precision = check_precision(precision or run_cfg.get("precision", "fp32"))
     with precision_context(precision, device):

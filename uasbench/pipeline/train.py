@@ -38,7 +38,7 @@ def with_overrides(config: dict, model: str, **overrides) -> dict:
 
 def training_spec(config: dict, model_name: str, **overrides: Any) -> tuple[dict, type, TrainSpec]:
     """(entry, method class, TrainSpec) of ``training.<model_name>`` as ``uasbench train`` resolves them, with the
-    non-None ``overrides`` (workers, precision, batch_size) set in the entry (see :func:`with_overrides`)."""
+    non-None ``overrides`` (workers, precision, compile, batch_size) set in the entry (see :func:`with_overrides`)."""
     config = with_overrides(config, model_name, **overrides)
     if model_name not in config.get("training", {}):
         known = ", ".join(sorted(config.get("training", {})))

@@ -110,15 +110,18 @@ class TrainStep:
                  dist: DistInfo | None = None, desc: str = "train") -> None:
         self.model, self.optimizer, self.spec, self.device, self.desc = model, optimizer, spec, device, desc
         self.params = [p for p in model.parameters() if p.requires_grad]
+        self.compute: Callable[[Any], torch.Tensor]
         if dist is not None and dist.enabled:
             # find_unused_parameters: a method's loss may leave some learnable parameters out of a batch
-            self.compute: Callable[[Any], torch.Tensor] = nn.parallel.DistributedDataParallel(
+            self.compute = nn.parallel.DistributedDataParallel(
                 _LossOf(model, loss_fn), device_ids=[device.index] if device.type == "cuda" else None,
                 find_unused_parameters=True)
+        elif spec.compile:  # torch.compile takes a module
+            self.compute = _LossOf(model, loss_fn)
         else:
             self.compute = functools.partial(loss_fn, model)
         if spec.compile:  # compiles on the first batch (and again for a new input shape, e.g. a short last batch)
-            self.compute = torch.compile(self.compute if dist is not None and dist.enabled else _LossOf(model, loss_fn))
+            self.compute = torch.compile(self.compute)
 
     def __call__(self, batch: Any, weight: float = 1.0) -> torch.Tensor:
         """Train on ``batch``; ``weight`` scales this rank's loss (uasbench.training.distributed.rank_share).
@@ -196,9 +199,7 @@ def train(model: nn.Module, loss_fn: LossFn, dataset, spec: TrainSpec, out_dir: 
     loader = make_loader(dataset, spec.batch_size, spec.seed, device, workers, dist)
     step = TrainStep(model, loss_fn, optimizer, spec, device, dist, desc)
     with precision_flags(spec.precision, device):
-        for epoch in range(start_epoch, spec.epochs):
-            if hasattr(dataset, "set_epoch"):
-                dataset.set_epoch(epoch)
+        for epoch in range(start_epoch, spec.epochs):  # the loader sets the dataset's epoch where items are built
             total, seen, seconds = _run_epoch(step, loader, epoch, spec, dist)
             scheduler.step()
             record = {"epoch": epoch + 1, "of_epochs": spec.epochs, "loss": total / max(seen, 1),
