@@ -51,12 +51,14 @@ class RandomInputs:
 
 @torch.no_grad()
 def bench_method(method, image_size: int, batch_sizes: list[int], device: torch.device, warmup: int = 2,
-                 repeats: int = 5, category: str = "object") -> dict[str, Any]:
-    """Latency of ``method.predict`` on :class:`RandomInputs` for each batch size."""
+                 repeats: int = 5, category: str = "object",
+                 prepare: Callable[[Any], Any] = lambda tensor: tensor) -> dict[str, Any]:
+    """Latency of ``method.predict`` on :class:`RandomInputs` for each batch size; ``prepare`` puts an input batch
+    in the layout the network runs in (untimed, as prediction does it per batch)."""
     inputs = RandomInputs(method, image_size, device, category)
     latency = {}
     for batch in batch_sizes:
-        query, prompt = inputs.batch(batch)
+        query, prompt = (prepare(t) for t in inputs.batch(batch))
         # bind this batch's tensors: the closure is only called inside this iteration, but must not depend on that
         latency[str(batch)] = measure_latency(
             lambda query=query, prompt=prompt: method.predict(query, prompt, category=category), device,

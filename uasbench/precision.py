@@ -7,13 +7,19 @@
   float32 ("master weights"), so no gradient scaler is needed (bfloat16 has float32's exponent range).
 
 Training, prediction and ``bench latency`` share this module so one word means the same numerics everywhere.
+
+For inference, :class:`Execution` adds two opt-in ways of running the same network: ``channels_last`` (weights and
+inputs in NHWC memory order, which cuDNN's tensor-core convolutions prefer) and ``compile`` (``torch.compile``).
+Its label is ``bench precision``'s variant syntax, e.g. ``bf16+cl+compile``; plain ``fp32`` is the published
+numerics.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from uasbench.errors import ConfigError
 
@@ -21,6 +27,7 @@ if TYPE_CHECKING:
     import torch
 
 PRECISIONS = ("fp32", "tf32", "bf16")
+MODIFIERS = {"cl": "channels_last", "compile": "compile"}  # label part -> Execution field
 
 
 def check_precision(precision: str) -> str:
@@ -89,3 +96,83 @@ def precision_context(precision: str, device: torch.device) -> Iterator[None]:
     """Flags and autocast together, for a block of forward passes (prediction, latency)."""
     with precision_flags(precision, device), autocast(precision, device):
         yield
+
+
+@dataclass(frozen=True)
+class Execution:
+    """How a forward pass runs: a precision, and optionally channels_last and/or ``torch.compile`` of the network.
+
+    None of these changes what a method computes, only the rounding: maps stay within the precision's tolerance of
+    fp32 (``uasbench bench precision`` measures the difference). Methods without a network (``model``) take
+    precisions only.
+    """
+
+    precision: str = "fp32"
+    channels_last: bool = False
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        check_precision(self.precision)
+
+    @classmethod
+    def parse(cls, label: str) -> Execution:
+        """``"bf16+cl+compile"`` -> Execution("bf16", True, True); a clear error for an unknown or repeated part."""
+        precision, *mods = label.split("+")
+        check_precision(precision)
+        if any(m not in MODIFIERS for m in mods) or len(set(mods)) != len(mods):
+            raise ConfigError(f"variant {label!r}: after the precision, '+' takes each of {', '.join(MODIFIERS)} "
+                              "at most once (cl = channels_last, compile = torch.compile)")
+        return cls(precision, **{MODIFIERS[m]: True for m in mods})
+
+    @classmethod
+    def of_run(cls, run: dict[str, Any], precision: str | None = None, channels_last: bool | None = None,
+               compile: bool | None = None) -> Execution:
+        """A run's execution (its ``precision``/``channels_last``/``compile`` keys), each overridable (CLI flags)."""
+        return cls(precision or run.get("precision", "fp32"),
+                   bool(run.get("channels_last", False) if channels_last is None else channels_last),
+                   bool(run.get("compile", False) if compile is None else compile))
+
+    @property
+    def label(self) -> str:
+        """The variant syntax: ``fp32``, ``bf16+cl``, ``tf32+compile``, ... (recorded in meta, tags and tables)."""
+        flags = {"channels_last": self.channels_last, "compile": self.compile}
+        return "+".join([self.precision] + [part for part, field in MODIFIERS.items() if flags[field]])
+
+    def inputs(self, tensor: Any) -> Any:
+        """An image batch in the memory order the network runs in (channels_last for 4-D tensors when set; anything
+        else, e.g. None for no prompt, as it is)."""
+        import torch
+
+        if self.channels_last and isinstance(tensor, torch.Tensor) and tensor.dim() == 4:
+            return tensor.contiguous(memory_format=torch.channels_last)
+        return tensor
+
+    @contextlib.contextmanager
+    def applied(self, method: Any, device: torch.device) -> Iterator[None]:
+        """The method's network in this layout / compiled, under the precision, for the block; restored after it."""
+        with self.network(method), precision_context(self.precision, device):
+            yield
+
+    @contextlib.contextmanager
+    def network(self, method: Any) -> Iterator[None]:
+        """The method's network in channels_last and/or compiled for the block, restored after it. Enter it once
+        for many forward passes: each entry compiles anew."""
+        import torch
+
+        if not (self.channels_last or self.compile):
+            yield
+            return
+        model = getattr(method, "model", None)
+        if not isinstance(model, torch.nn.Module):
+            raise ConfigError(f"{type(method).__name__} has no network ('model') to put in channels_last or compile: "
+                              "use plain precisions for it")
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+        if self.compile:
+            method.model = torch.compile(model)
+        try:
+            yield
+        finally:
+            method.model = model
+            if self.channels_last:
+                model.to(memory_format=torch.contiguous_format)

@@ -50,16 +50,21 @@ def test_device_fp32_maps_equal_the_cpu_maps(name, images, device):
     torch.testing.assert_close(scores, cpu_scores, rtol=0, atol=FP32_ATOL * scale)
 
 
+@pytest.mark.parametrize("variant", ["bf16", "bf16+cl", "fp32+cl"])
 @pytest.mark.parametrize("name", ["metauas", "onenip"])
-def test_bf16_maps_stay_close_to_fp32(name, images, device):
-    from uasbench.precision import precision_context
+def test_execution_variants_stay_close_to_fp32(name, variant, images, device):
+    """bf16 autocast within BF16_RTOL; channels_last alone changes only kernels (fp32 tolerance). ``+compile`` is
+    left to ``uasbench bench precision`` (a compile takes a minute), which reports its difference."""
+    from uasbench.precision import Execution
 
     queries, normals = images
     torch.manual_seed(0)
     method = create(name, **OPTIONS[name])
     fp32_maps, _ = _predict(method, queries, normals, device)
-    with precision_context("bf16", device):
-        bf16_maps, _ = _predict(method, queries, normals, device)
-    assert bf16_maps.dtype == torch.float32 and torch.isfinite(bf16_maps).all()
+    execution = Execution.parse(variant)
+    with execution.applied(method, device):
+        maps, _ = _predict(method, execution.inputs(queries), execution.inputs(normals), device)
+    assert maps.dtype == torch.float32 and torch.isfinite(maps).all()
     scale = max(1.0, float(fp32_maps.abs().max()))
-    assert float((bf16_maps - fp32_maps).abs().max()) <= BF16_RTOL * scale
+    tolerance = BF16_RTOL if execution.precision == "bf16" else FP32_ATOL
+    assert float((maps - fp32_maps).abs().max()) <= tolerance * scale

@@ -24,7 +24,8 @@ def config(tmp_path_factory):
     return {"tier": "custom", "results_dir": str(tmp / "results"),
             "datasets": {"d": {"kind": "mvtec", "root": str(tmp / "data"), "image_size": 32}},
             "runs": {"m": {"method": "metauas", "options": SMALL},
-                     "m-bf16": {"method": "metauas", "options": SMALL, "precision": "bf16"}},
+                     "m-bf16": {"method": "metauas", "options": SMALL, "precision": "bf16"},
+                     "m-cl": {"method": "metauas", "options": SMALL, "channels_last": True}},
             "efficiency": {"batch_sizes": [2], "warmup": 1, "repeats": 1}}
 
 
@@ -71,3 +72,44 @@ def test_table_banner_names_reduced_precision_runs_only(config):
     notes = banner(config, df)
     assert "precision bf16 (not fp32): m-bf16" in notes
     assert not any("precision" in n for n in banner(config, df[df["run"] == "m"]))
+
+
+def test_channels_last_and_compile_predict_the_same_maps(config, tmp_path, monkeypatch):
+    """The run key and the CLI flags (predict, bench latency) reach the network; fp32 maps stay equal within float
+    rounding; meta, efficiency file and the banner name the variant. torch.compile is spied on and given dynamo's
+    "eager" backend: the wiring is under test here, inductor's kernels are torch's (and ``bench precision`` reports
+    their difference on a real device)."""
+    from uasbench.pipeline.predict import run_predict
+    from uasbench.reports.build import banner
+
+    compiled_modules = []
+
+    def spy_compile(module, **kwargs):
+        compiled_modules.append(module)
+        return real_compile(module, backend="eager")
+
+    real_compile = torch.compile
+    monkeypatch.setattr(torch, "compile", spy_compile)
+    cpu = torch.device("cpu")
+    fp32 = run_predict(config, "m", "d", 1, tmp_path / "fp32", cpu, batch_size=8)
+    cl = run_predict(config, "m-cl", "d", 1, tmp_path / "cl", cpu, batch_size=8)
+    assert (cl["precision"], cl["channels_last"], cl["compile"]) == ("fp32+cl", True, False) and not compiled_modules
+    compiled = run_predict(config, "m-cl", "d", 1, tmp_path / "compiled", cpu, batch_size=8, compile=True)
+    assert compiled["precision"] == "fp32+cl+compile" and len(compiled_modules) == 1
+    reference = _maps(tmp_path / "fp32", fp32)
+    for name, meta in (("cl", cl), ("compiled", compiled)):
+        np.testing.assert_allclose(_maps(tmp_path / name, meta), reference, atol=1e-3)  # float16 storage
+    df = pd.DataFrame({"run": ["m", "m-cl"], "metric_protocol": ["official"] * 2, "weight_source": ["package"] * 2,
+                       "precision": ["fp32", "fp32+cl"]})
+    assert "precision fp32+cl (not fp32): m-cl" in banner(config, df)
+    import yaml
+
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["bench", "latency", "m-cl", "--config", str(path), "--out", str(tmp_path / "e.json"),
+                 "--device", "cpu", "--no-channels-last", "--compile"]) == 0
+    assert json.loads((tmp_path / "e.json").read_text())["precision"] == "fp32+compile"  # flags override the run
+    assert len(compiled_modules) == 2
+    assert main(["predict", "m", "--config", str(path), "--dataset", "d", "--seed", "1", "--out",
+                 str(tmp_path / "p"), "--channels-last", "--device", "cpu"]) == 0
+    assert json.loads((tmp_path / "p" / "meta.json").read_text())["channels_last"] is True

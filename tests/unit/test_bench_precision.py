@@ -11,7 +11,8 @@ import torch
 from uasbench.cli import main as cli_main
 from uasbench.errors import ConfigError
 from uasbench.methods import create
-from uasbench.pipeline.bench_precision import _network_variant, bench_precisions, parse_variant
+from uasbench.pipeline.bench_precision import bench_precisions
+from uasbench.precision import Execution
 
 SMALL_METAUAS = {"backbone": "tf_efficientnet_lite0", "decoder_channels": [128, 64, 32, 32, 16]}
 CONFIG = {"tier": "test", "datasets": {"d": {"image_size": 64}},
@@ -19,12 +20,15 @@ CONFIG = {"tier": "test", "datasets": {"d": {"image_size": 64}},
                    "diff": {"method": "prompt-diff", "options": {"space": "pixel"}}}}
 
 
-def test_parse_variant():
-    assert parse_variant("fp32") == ("fp32", frozenset())
-    assert parse_variant("bf16+cl+compile") == ("bf16", frozenset({"cl", "compile"}))
+def test_parse_variant_and_its_label():
+    assert Execution.parse("fp32") == Execution()
+    assert Execution.parse("bf16+cl+compile") == Execution("bf16", channels_last=True, compile=True)
+    assert Execution.parse("tf32+compile+cl").label == "tf32+cl+compile"  # one spelling in meta, tags and tables
+    assert Execution.of_run({"precision": "bf16", "channels_last": True}, compile=True).label == "bf16+cl+compile"
+    assert Execution.of_run({"channels_last": True}, channels_last=False).label == "fp32"  # a flag overrides the run
     for bad in ("fp16", "bf16+fast", "fp32+cl+cl"):
         with pytest.raises(ConfigError):
-            parse_variant(bad)
+            Execution.parse(bad)
 
 
 def test_variants_side_by_side_with_their_difference_from_the_reference():
@@ -43,7 +47,7 @@ def test_variants_side_by_side_with_their_difference_from_the_reference():
 def test_network_is_restored_after_a_variant():
     method = create("metauas", **SMALL_METAUAS)
     model = method.model
-    with _network_variant(method, frozenset({"cl"})):
+    with Execution(channels_last=True).applied(method, torch.device("cpu")):
         assert any(p.dim() == 4 and p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous()
                    for p in model.parameters())
     assert method.model is model and all(p.is_contiguous() for p in model.parameters())
@@ -53,7 +57,8 @@ def test_methods_without_a_network_take_precisions_only(tmp_path, capsys):
     class NoNetwork:
         model = None
 
-    with pytest.raises(ConfigError, match="no network"), _network_variant(NoNetwork(), frozenset({"compile"})):
+    cpu = torch.device("cpu")
+    with pytest.raises(ConfigError, match="no network"), Execution(compile=True).applied(NoNetwork(), cpu):
         pass
     out = tmp_path / "precision.json"
     config = Path(__file__).resolve().parents[2] / "config" / "ci.yaml"

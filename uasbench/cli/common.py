@@ -51,6 +51,18 @@ def add_precision_argument(parser: argparse.ArgumentParser, what: str) -> None:
                              "autocast; default: the config's 'precision', else fp32")
 
 
+def add_inference_execution_arguments(parser: argparse.ArgumentParser, what: str) -> None:
+    """How a run's forward passes execute, overriding the run (uasbench.precision.Execution): ``--precision``,
+    ``--channels-last`` / ``--no-channels-last`` and ``--compile`` / ``--no-compile`` (None when not given)."""
+    add_precision_argument(parser, what)
+    parser.add_argument("--channels-last", default=None, action=argparse.BooleanOptionalAction,
+                        help="run the network's weights and inputs in channels_last (NHWC) memory order, which "
+                             "tensor-core convolutions prefer; default: the run's 'channels_last', else off")
+    parser.add_argument("--compile", default=None, action=argparse.BooleanOptionalAction,
+                        help="torch.compile the method's network (the first batch compiles, and each new batch "
+                             "size; on a CPU it needs a C++ compiler); default: the run's 'compile', else off")
+
+
 def add_training_execution_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     """How a training entry runs, overriding the entry: ``--precision``, ``--compile`` / ``--no-compile`` and
     ``--workers`` (each None when not given = the entry's value, else the default)."""

@@ -8,7 +8,7 @@ from uasbench.cli.common import (
     add_batch_size_argument,
     add_command,
     add_config_argument,
-    add_precision_argument,
+    add_inference_execution_arguments,
     non_negative_int,
     positive_int,
 )
@@ -26,9 +26,9 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     meta = run_predict(config, args.run, args.dataset, args.seed, args.out, resolve_device(args.device),
                        batch_size=args.batch_size, mode=args.mode, force=args.force,
-                       precision=args.precision)
-    print(f"{args.run} on {args.dataset} (seed {args.seed}, prompt {meta['prompt']}): {meta['n_images']} images in "
-          f"{meta['seconds']:.1f}s -> {args.out}  [weights: {meta['weight_source']}]")
+                       precision=args.precision, channels_last=args.channels_last, compile=args.compile)
+    print(f"{args.run} on {args.dataset} (seed {args.seed}, prompt {meta['prompt']}, {meta['precision']}): "
+          f"{meta['n_images']} images in {meta['seconds']:.1f}s -> {args.out}  [weights: {meta['weight_source']}]")
     return 0
 
 
@@ -53,5 +53,5 @@ def register(subparsers) -> None:
                    choices=["none", "random", "random-per-image", "best-match", "best-match-agnostic"],
                    help="override the run's prompt mode")
     add_batch_size_argument(p)
-    add_precision_argument(p, "the forward passes (the run's 'precision' in the config)")
+    add_inference_execution_arguments(p, "the forward passes (the run's 'precision' in the config)")
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")

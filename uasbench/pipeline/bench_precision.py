@@ -14,54 +14,17 @@ only. The network is restored after each variant, so the variants do not leak in
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import time
-from collections.abc import Iterator
 from typing import Any, Sequence
 
 import torch
 
 from uasbench.efficiency import RandomInputs, measure_latency
-from uasbench.errors import ConfigError
 from uasbench.pipeline.efficiency import timed_run
-from uasbench.precision import check_precision, precision_context
+from uasbench.precision import Execution
 
 DEFAULT_VARIANTS = ("fp32", "tf32", "bf16", "bf16+cl", "bf16+cl+compile")
-MODIFIERS = ("cl", "compile")
-
-
-def parse_variant(variant: str) -> tuple[str, frozenset[str]]:
-    """``"bf16+cl+compile"`` -> ("bf16", {"cl", "compile"}); a clear error for an unknown part."""
-    precision, *mods = variant.split("+")
-    check_precision(precision)
-    unknown = [m for m in mods if m not in MODIFIERS]
-    if unknown or len(set(mods)) != len(mods):
-        raise ConfigError(f"variant {variant!r}: after the precision, '+' takes each of {', '.join(MODIFIERS)} at "
-                          "most once (cl = channels_last, compile = torch.compile)")
-    return precision, frozenset(mods)
-
-
-@contextlib.contextmanager
-def _network_variant(method: Any, modifiers: frozenset[str]) -> Iterator[None]:
-    """The method's network in channels_last and/or compiled for the block; as it was after it."""
-    if not modifiers:
-        yield
-        return
-    model = getattr(method, "model", None)
-    if not isinstance(model, torch.nn.Module):
-        raise ConfigError(f"{type(method).__name__} has no network ('model') to put in channels_last or compile: "
-                          "use plain precisions for it")
-    if "cl" in modifiers:
-        model.to(memory_format=torch.channels_last)
-    if "compile" in modifiers:
-        method.model = torch.compile(model)
-    try:
-        yield
-    finally:
-        method.model = model
-        if "cl" in modifiers:
-            model.to(memory_format=torch.contiguous_format)
 
 
 @torch.no_grad()
@@ -69,19 +32,19 @@ def bench_precisions(config: dict, run_name: str, device: torch.device, variants
                      batch_size: int = 32, image_size: int | None = None, rounds: int = 3, repeats: int = 5,
                      warmup: int = 2, category: str = "object") -> dict[str, Any]:
     """Time ``variants`` of a configured run's forward side by side (see the module doc); returns the report."""
-    parsed = {v: parse_variant(v) for v in variants}
+    parsed = {v: Execution.parse(v) for v in variants}
     run_cfg, method, info, size = timed_run(config, run_name, device, image_size)
     query, prompt = RandomInputs(method, size, device, category).batch(batch_size)  # as ``bench latency`` feeds it
     times: dict[str, list[float]] = {v: [] for v in variants}
     maps: dict[str, torch.Tensor] = {}
     first_call_s: dict[str, float] = {}
     for _ in range(rounds):
-        for variant, (precision, modifiers) in parsed.items():
-            with _network_variant(method, modifiers), precision_context(precision, device):
-                q = query.contiguous(memory_format=torch.channels_last) if "cl" in modifiers else query
+        for variant, execution in parsed.items():
+            with execution.applied(method, device):
+                q, p = execution.inputs(query), execution.inputs(prompt)
 
-                def forward(q=q):
-                    return method.predict(q, prompt, category=category)
+                def forward(q=q, p=p):
+                    return method.predict(q, p, category=category)
 
                 if variant not in maps:  # the first call: compilation, cuDNN autotuning; timed apart
                     t0 = time.perf_counter()
@@ -92,8 +55,9 @@ def bench_precisions(config: dict, run_name: str, device: torch.device, variants
     rows = []
     for variant in variants:
         ms = statistics.median(times[variant])
-        rows.append({"variant": variant, "precision": parsed[variant][0],
-                     "channels_last": "cl" in parsed[variant][1], "compile": "compile" in parsed[variant][1],
+        execution = parsed[variant]
+        rows.append({"variant": variant, "precision": execution.precision,
+                     "channels_last": execution.channels_last, "compile": execution.compile,
                      "ms_per_batch": ms, "ms_per_image": ms / batch_size,
                      "speedup": statistics.median(times[reference]) / ms,
                      "max_abs_diff": float((maps[variant] - maps[reference]).abs().max()),

@@ -16,7 +16,7 @@ from uasbench.efficiency import bench_method
 from uasbench.errors import ConfigError
 from uasbench.io import write_json
 from uasbench.pipeline.methods import build_run_method
-from uasbench.precision import check_precision, precision_context
+from uasbench.precision import Execution
 
 
 def timed_run(config: dict, run_name: str, device: torch.device, image_size: int | None = None
@@ -32,17 +32,20 @@ def timed_run(config: dict, run_name: str, device: torch.device, image_size: int
 
 
 def bench_run(config: dict, run_name: str, device: torch.device, out: str | Path, image_size: int | None = None,
-              batch_sizes: Sequence[int] | None = None, precision: str | None = None) -> dict[str, Any]:
+              batch_sizes: Sequence[int] | None = None, precision: str | None = None,
+              channels_last: bool | None = None, compile: bool | None = None) -> dict[str, Any]:
     """Time the run at ``image_size`` (default: its first dataset's) for each batch size (default: the config's
-    ``efficiency.batch_sizes``, else 1 and 32) in ``precision`` (default: the run's, else fp32), write the result
-    atomically to ``out`` and return it."""
+    ``efficiency.batch_sizes``, else 1 and 32) in ``precision`` / ``channels_last`` / ``compile`` (default: the
+    run's, else fp32 / off; uasbench.precision.Execution), write the result atomically to ``out`` and return it."""
     run_cfg, method, _info, size = timed_run(config, run_name, device, image_size)
     settings = config.get("efficiency", {})
-    precision = check_precision(precision or run_cfg.get("precision", "fp32"))
-    with precision_context(precision, device):
+    execution = Execution.of_run(run_cfg, precision, channels_last, compile)
+    with execution.applied(method, device):
         result = bench_method(method, size, list(batch_sizes or settings.get("batch_sizes", [1, 32])), device,
-                              warmup=settings.get("warmup", 2), repeats=settings.get("repeats", 5))
-    result["precision"] = precision
+                              warmup=settings.get("warmup", 2), repeats=settings.get("repeats", 5),
+                              prepare=execution.inputs)
+    result.update({"precision": execution.label, "channels_last": execution.channels_last,
+                   "compile": execution.compile})
     result.update({"run": run_name, "method": run_cfg["method"], "tier": config["tier"]})
     write_json(out, result)
     return result

@@ -24,16 +24,18 @@ from uasbench.outdir import check_replaceable_dir, remove_stale_staging, replace
 from uasbench.pipeline.images import load_images, load_masks
 from uasbench.pipeline.methods import build_run_method
 from uasbench.pipeline.prompts import PromptSelector
-from uasbench.precision import check_precision, precision_context
+from uasbench.precision import Execution, precision_context
 
 
 def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: str | Path, device: torch.device,
                 batch_size: int = 16, mode: str | None = None, force: bool = False,
-                precision: str | None = None) -> dict[str, Any]:
+                precision: str | None = None, channels_last: bool | None = None,
+                compile: bool | None = None) -> dict[str, Any]:
     """Predict every test image of ``dataset`` with the configured run and write ``out_dir`` (npz + meta.json).
 
     ``force``: replace ``out_dir`` even when it is not empty and not an earlier prediction (see uasbench.outdir).
-    ``precision``: fp32/tf32/bf16 for the forward passes (default: the run's ``precision``, else fp32).
+    ``precision``: fp32/tf32/bf16 for the forward passes; ``channels_last``, ``compile``: run the method's network
+    so (uasbench.precision.Execution); each defaults to the run's key of that name, else fp32 / off.
     """
     from uasbench.predictions import not_predictions_because, save_category_predictions, write_run_meta
 
@@ -46,7 +48,7 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     remove_stale_staging(out_dir, not_predictions_because)
     run = config["runs"][run_name]
     prompt_mode = mode or run.get("prompt", "random")
-    precision = check_precision(precision or run.get("precision", "fp32"))
+    execution = Execution.of_run(run, precision, channels_last, compile)
     size = config["datasets"][dataset].get("image_size", 256)
     torch.manual_seed(seed)
     method, info = build_run_method(config, run, device)
@@ -59,27 +61,29 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     results: dict[str, dict[str, Any]] = {}
     t0 = time.perf_counter()
     n_images = 0
-    for category in tqdm(categories, desc=f"predict {run_name} {dataset} seed {seed}"):
-        normals = [s for s in samples if s.split == "train" and s.category == category]
-        tests = [s for s in samples if s.split == "test" and s.category == category]
-        if not tests:
-            raise ConfigError(f"dataset {dataset!r}: category {category!r} has no test images")
-        queries = load_images(tests, size)
-        prompts = selector.for_category(category, normals, tests, queries)
-        with precision_context(precision, device):
-            maps, scores = _predict_batches(method, queries, prompts, category, batch_size, device)
-            if run.get("clip_prior"):
-                maps, scores = fuse_clip_prior(run["clip_prior"], maps, queries, prompts, device)
-        results[category] = {"maps": maps, "scores": scores, "masks": load_masks(tests, size),
-                             "paths": [str(s.image_path) for s in tests], "labels": [s.label for s in tests]}
-        n_images += len(tests)
+    with execution.network(method):  # once: a compiled network compiles on its first batch
+        for category in tqdm(categories, desc=f"predict {run_name} {dataset} seed {seed}"):
+            normals = [s for s in samples if s.split == "train" and s.category == category]
+            tests = [s for s in samples if s.split == "test" and s.category == category]
+            if not tests:
+                raise ConfigError(f"dataset {dataset!r}: category {category!r} has no test images")
+            queries = load_images(tests, size)
+            prompts = selector.for_category(category, normals, tests, queries)
+            with precision_context(execution.precision, device):
+                maps, scores = _predict_batches(method, queries, prompts, category, batch_size, device, execution)
+                if run.get("clip_prior"):
+                    maps, scores = fuse_clip_prior(run["clip_prior"], maps, queries, prompts, device)
+            results[category] = {"maps": maps, "scores": scores, "masks": load_masks(tests, size),
+                                 "paths": [str(s.image_path) for s in tests], "labels": [s.label for s in tests]}
+            n_images += len(tests)
     if hasattr(method, "finalize_dataset"):  # e.g. OneNIP's test-set normaliser of the fused map
         method.finalize_dataset(results)
     info.update({f"method.{k}": v for k, v in getattr(method, "result_tags", {}).items()})
     seconds = time.perf_counter() - t0
     map_scales = {category: to_float16(r["maps"]) for category, r in results.items()}
     meta = {"run": run_name, "method": run["method"], "dataset": dataset, "seed": seed, "prompt": prompt_mode,
-            "image_size": size, "tier": config["tier"], "device": str(device), "precision": precision,
+            "image_size": size, "tier": config["tier"], "device": str(device),
+            "precision": execution.label, "channels_last": execution.channels_last, "compile": execution.compile,
             "n_images": n_images,
             "seconds": seconds, "map_scale": {c: scale for c, (_, scale) in map_scales.items()},
             "categories": sorted(results), **info}
@@ -107,11 +111,12 @@ def to_float16(maps: np.ndarray) -> tuple[np.ndarray, float]:
 
 @torch.no_grad()
 def _predict_batches(method, queries: torch.Tensor, prompts: torch.Tensor | None, category: str, batch_size: int,
-                     device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+                     device: torch.device, execution: Execution | None = None) -> tuple[np.ndarray, np.ndarray]:
+    execution = execution or Execution()
     maps, scores = [], []
     for i in range(0, len(queries), batch_size):
-        q = queries[i:i + batch_size].to(device)
-        p = None if prompts is None else prompts[i:i + batch_size].to(device)
+        q = execution.inputs(queries[i:i + batch_size].to(device))
+        p = None if prompts is None else execution.inputs(prompts[i:i + batch_size].to(device))
         m, s = method.predict(q, p, category=category)
         maps.append(m.float().cpu().numpy())
         scores.append(s.float().cpu().numpy())
