@@ -112,10 +112,12 @@ class TrainStep:
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.compute: Callable[[Any], torch.Tensor]
         if dist is not None and dist.enabled:
-            # find_unused_parameters: a method's loss may leave some learnable parameters out of a batch
+            # static_graph: the learnable parameters a loss reaches are the same every step (some losses leave a few
+            # out, e.g. MetaUAS's hard alignment or a learned encoder's unused head); DDP finds them in the first
+            # step instead of searching the autograd graph in every step as find_unused_parameters does
             self.compute = nn.parallel.DistributedDataParallel(
                 _LossOf(model, loss_fn), device_ids=[device.index] if device.type == "cuda" else None,
-                find_unused_parameters=True)
+                static_graph=True)
         elif spec.compile:  # torch.compile takes a module
             self.compute = _LossOf(model, loss_fn)
         else:
