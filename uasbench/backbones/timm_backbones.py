@@ -58,15 +58,28 @@ class TimmEfficientNetPyramid(FeaturePyramid):
                 yield f"blocks.{s}.{i}", block
 
 
-class EfficientVitPyramid(FeaturePyramid):
-    """timm ``efficientvit_*`` (MIT EfficientViT): ``stem`` at /2, then ``stages.<i>`` at /4 … /32."""
+class StageNamePyramid(FeaturePyramid):
+    """A pyramid whose taps are the network's stage names as given (``stages.2``, ``layer3``): it keeps the stages
+    up to the deepest tap (:meth:`keep_stages`)."""
 
     def __init__(self, net: nn.Module, *, preset: str, taps: str, tokens: Sequence[str | int],
                  mean: Sequence[float], std: Sequence[float]) -> None:
         tap_names = [str(t) for t in tokens]
         super().__init__(preset=preset, taps=taps, tap_names=tap_names, mean=mean, std=std)
+        self.keep_stages(net, tap_names)
+
+    def keep_stages(self, net: nn.Module, tap_names: Sequence[str]) -> None:
+        """Register ``net``'s modules up to the deepest of ``tap_names`` under their own names."""
+        raise NotImplementedError
+
+
+class EfficientVitPyramid(StageNamePyramid):
+    """timm ``efficientvit_*`` (MIT EfficientViT): ``stem`` at /2, then ``stages.<i>`` at /4 … /32."""
+
+    def keep_stages(self, net: nn.Module, tap_names: Sequence[str]) -> None:
+        """``stem`` and ``stages`` up to the deepest tapped one."""
         self.stem = net.stem
-        self.stages = net.stages[: _deepest_index(tap_names, "stages.", len(net.stages), preset) + 1]
+        self.stages = net.stages[: _deepest_index(tap_names, "stages.", len(net.stages), self.preset) + 1]
 
     def iter_stages(self) -> Iterator[Stage]:
         yield "stem", self.stem
@@ -74,14 +87,12 @@ class EfficientVitPyramid(FeaturePyramid):
             yield f"stages.{index}", stage
 
 
-class ResNetPyramid(FeaturePyramid):
+class ResNetPyramid(StageNamePyramid):
     """timm/torchvision ResNet (identical key names): ``stem`` (conv1+bn1+act1, /2), ``maxpool``, ``layer1..4``."""
 
-    def __init__(self, net: nn.Module, *, preset: str, taps: str, tokens: Sequence[str | int],
-                 mean: Sequence[float], std: Sequence[float]) -> None:
-        tap_names = [str(t) for t in tokens]
-        super().__init__(preset=preset, taps=taps, tap_names=tap_names, mean=mean, std=std)
-        deepest = _deepest_index([n for n in tap_names if n.startswith("layer")], "layer", 5, preset)
+    def keep_stages(self, net: nn.Module, tap_names: Sequence[str]) -> None:
+        """The stem modules, ``maxpool`` and ``layer1`` … up to the deepest tapped layer."""
+        deepest = _deepest_index([n for n in tap_names if n.startswith("layer")], "layer", 5, self.preset)
         self.conv1, self.bn1, self.act1, self.maxpool = net.conv1, net.bn1, net.act1, net.maxpool
         for index in range(1, deepest + 1):
             self.add_module(f"layer{index}", getattr(net, f"layer{index}"))

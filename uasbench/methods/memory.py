@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import OrderedDict
-from typing import Callable, Generic, TypeVar
+from typing import Any, Callable, ClassVar, Generic, TypeVar
 
 import torch
 
@@ -88,3 +88,15 @@ def content_key(image: torch.Tensor) -> str:
     """A digest of one image's shape, dtype and values (identical prompts share one memory)."""
     array = image.detach().cpu().contiguous().numpy()
     return hashlib.sha1(f"{array.shape}{array.dtype}".encode() + array.tobytes()).hexdigest()
+
+
+class FitsMemory:
+    """Mixin (before ``Method``) of the one-shot methods whose ``fit`` only builds the category's
+    :class:`CategoryMemory` (``self._memory``) from its k normal images."""
+
+    uses_memory: ClassVar[bool] = True
+    _memory: CategoryMemory[Any]
+
+    def fit(self, normal_images: torch.Tensor | None, category: str | None = None) -> None:
+        """Build ``category``'s memory from its normal images (B, 3, H, W) in [0, 1]."""
+        self._memory.fit(normal_images, category)

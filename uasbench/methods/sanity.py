@@ -16,7 +16,7 @@ from torch import nn
 
 from uasbench.errors import ConfigError
 from uasbench.methods.base import Method
-from uasbench.methods.memory import CategoryMemory, check_image_batch, content_key
+from uasbench.methods.memory import CategoryMemory, FitsMemory, check_image_batch, content_key
 from uasbench.methods.patchcore.method import gaussian_smooth
 from uasbench.methods.registry import register_method
 
@@ -51,11 +51,10 @@ def level_distance(query_level: torch.Tensor, prompt_level: torch.Tensor, space:
 
 
 @register_method("prompt-diff")
-class PromptDifference(Method):
+class PromptDifference(FitsMemory, Method):
     """Query − prompt difference map: no learning, no matching, no alignment."""
 
     shots = 1
-    uses_memory = True
 
     def __init__(self, space: str = "pixel", backbone: str = "tf_efficientnet_lite0", taps: str = "metauas",
                  weights: str | None = None, pretrained: bool = True, smoothing_sigma: float = 4.0) -> None:
@@ -83,9 +82,6 @@ class PromptDifference(Method):
         """One list of levels (each (1, C, h, w)) per prompt image."""
         levels = self.model(prompts01.to(self._device()))
         return [[level[i:i + 1] for level in levels] for i in range(len(prompts01))]
-
-    def fit(self, normal_images: torch.Tensor | None, category: str | None = None) -> None:
-        self._memory.fit(normal_images, category)
 
     @torch.no_grad()
     def predict(self, query: torch.Tensor, prompt: torch.Tensor | None = None,

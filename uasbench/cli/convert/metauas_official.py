@@ -6,13 +6,12 @@ import argparse
 
 from uasbench.cli.common import add_command
 
-_DESCRIPTION = (
-    "Convert an official MetaUAS checkpoint (metauas-256.ckpt / metauas-512.ckpt from the csgaobb/MetaUAS "
-    "Hugging Face Space: a plain state dict of the whole model, encoder and its BN statistics included) into a "
-    "uasbench MetaUAS state dict for the official configuration (efficientnet_b4, soft alignment, cat fusion, "
-    "UNet decoder). The file is read with torch.load(weights_only=True); every key must match (names and "
-    "shapes), otherwise nothing is written. Load the result with create('metauas', checkpoint=OUT)."
-)
+_DESCRIPTION = """\
+Convert an official MetaUAS checkpoint (metauas-256.ckpt / metauas-512.ckpt from the csgaobb/MetaUAS Hugging Face
+Space: a plain state dict of the whole model, encoder and its BN statistics included) into a uasbench MetaUAS state
+dict for the official configuration (efficientnet_b4, soft alignment, cat fusion, UNet decoder). The file is read
+with torch.load(weights_only=True); every key must match (names and shapes), otherwise nothing is written. Load the
+result with create('metauas', checkpoint=OUT)."""
 
 
 def register(group_subparsers) -> None:

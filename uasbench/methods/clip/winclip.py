@@ -30,7 +30,7 @@ from uasbench.methods.clip.windows import (
     window_patch_indices,
 )
 from uasbench.methods.clip.zeroshot import DEFAULT_CLIP, DEFAULT_CLIP_TAG, ClipPromptMethod
-from uasbench.methods.memory import CategoryMemory, check_image_batch
+from uasbench.methods.memory import CategoryMemory, FitsMemory, check_image_batch
 from uasbench.methods.registry import register_method
 
 
@@ -119,11 +119,10 @@ class WinCLIP(ClipPromptMethod):
 
 
 @register_method("winclip+")
-class WinCLIPPlus(WinCLIP):
+class WinCLIPPlus(FitsMemory, WinCLIP):
     """k-shot WinCLIP+: zero-shot WinCLIP fused with the visual association to the normal images' memory."""
 
     shots = 1
-    uses_memory = True
 
     @cached_property
     def _memory(self) -> CategoryMemory[VisualMemory]:
@@ -135,9 +134,6 @@ class WinCLIPPlus(WinCLIP):
         patch = features.dense.patch_tokens
         return VisualMemory(patch_tokens=patch.reshape(-1, patch.shape[-1]),
                             windows=tuple(w.reshape(-1, w.shape[-1]) for w in features.windows))
-
-    def fit(self, normal_images: torch.Tensor | None, category: str | None = None) -> None:
-        self._memory.fit(normal_images, category)
 
     def few_shot(self, features: WindowedFeatures, memory: VisualMemory) -> torch.Tensor:
         """(B, h, w): mean of the patch association map and the harmonically aggregated window association maps."""

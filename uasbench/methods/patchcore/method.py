@@ -19,7 +19,7 @@ from torch import nn
 
 from uasbench.errors import ConfigError
 from uasbench.methods.base import Method
-from uasbench.methods.memory import CategoryMemory, check_image_batch
+from uasbench.methods.memory import CategoryMemory, FitsMemory, check_image_batch
 from uasbench.methods.patchcore.coreset import approximate_greedy_coreset
 from uasbench.methods.registry import register_method
 
@@ -102,12 +102,11 @@ def gaussian_smooth(maps: torch.Tensor, sigma: float) -> torch.Tensor:
 
 
 @register_method("patchcore")
-class PatchCore(Method):
+class PatchCore(FitsMemory, Method):
     """One-shot PatchCore: memory bank from the k normal images of a category (built once by ``fit``), nearest-neighbour
     patch scores; a per-query prompt batch gives each query the bank of its own prompt image."""
 
     shots = 1
-    uses_memory = True
 
     def __init__(self, backbone: str = "efficientnet_b4", weights: str | None = None, pretrained: bool = True,
                  coreset_fraction: float = 0.1, num_neighbours: int = 1, embed_dim: int = 1024, patch_size: int = 3,
@@ -138,9 +137,6 @@ class PatchCore(Method):
         index = faiss.IndexFlatL2(bank.shape[1])
         index.add(bank)
         return index
-
-    def fit(self, normal_images: torch.Tensor | None, category: str | None = None) -> None:
-        self._memory.fit(normal_images, category)
 
     @torch.no_grad()
     def predict(self, query: torch.Tensor, prompt: torch.Tensor | None = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from uasbench.methods.reconstruction.transformer import FeedForward, attention
+from uasbench.methods.reconstruction.transformer import FeedForward, add_post_norms, attention
 
 
 class QueryDecoderLayer(nn.Module):
@@ -25,12 +25,7 @@ class QueryDecoderLayer(nn.Module):
         self.attn_to_encoder = attention(dim, heads, dropout)
         self.attn_to_previous = attention(dim, heads, dropout)
         self.ffn = FeedForward(dim, ffn_dim, dropout)
-        self.norm1 = nn.LayerNorm(dim)
-        self.norm2 = nn.LayerNorm(dim)
-        self.norm3 = nn.LayerNorm(dim)
-        self.dropout1 = nn.Dropout(dropout)
-        self.dropout2 = nn.Dropout(dropout)
-        self.dropout3 = nn.Dropout(dropout)
+        add_post_norms(self, dim, dropout, 3)
 
     def forward(self, previous: torch.Tensor, memory: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor | None,
                 prompt: torch.Tensor | None = None) -> torch.Tensor:
@@ -89,12 +84,7 @@ class BidirectionalDecoderLayer(nn.Module):
         self.cross_attn_prompt_to_image = attention(dim, heads, dropout)
         self.cross_attn_image_to_prompt = attention(dim, heads, dropout)
         self.mlp = PromptMLP(dim, ffn_dim)
-        self.norm1 = nn.LayerNorm(dim)
-        self.norm2 = nn.LayerNorm(dim)
-        self.norm3 = nn.LayerNorm(dim)
-        self.dropout1 = nn.Dropout(dropout)
-        self.dropout2 = nn.Dropout(dropout)
-        self.dropout3 = nn.Dropout(dropout)
+        add_post_norms(self, dim, dropout, 3)
 
     def forward(self, prompt: torch.Tensor, image: torch.Tensor, pos: torch.Tensor,
                 mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -70,6 +70,15 @@ def attention(dim: int, heads: int, dropout: float) -> nn.MultiheadAttention:
     return nn.MultiheadAttention(dim, heads, dropout=dropout)
 
 
+def add_post_norms(layer: nn.Module, dim: int, dropout: float, count: int) -> None:
+    """``norm1`` … ``norm<count>`` (LayerNorm), then ``dropout1`` … on ``layer``: the official post-norm layers'
+    names, registered in their order (parameter order is what optimizer states and checkpoints follow)."""
+    for index in range(1, count + 1):
+        layer.add_module(f"norm{index}", nn.LayerNorm(dim))
+    for index in range(1, count + 1):
+        layer.add_module(f"dropout{index}", nn.Dropout(dropout))
+
+
 class FeedForward(nn.Module):
     """linear → ReLU → dropout → linear (the official encoder/UniAD-decoder FFN; names match the checkpoints)."""
 
@@ -90,10 +99,7 @@ class EncoderLayer(nn.Module):
         super().__init__()
         self.self_attn = attention(dim, heads, dropout)
         self.ffn = FeedForward(dim, ffn_dim, dropout)
-        self.norm1 = nn.LayerNorm(dim)
-        self.norm2 = nn.LayerNorm(dim)
-        self.dropout1 = nn.Dropout(dropout)
-        self.dropout2 = nn.Dropout(dropout)
+        add_post_norms(self, dim, dropout, 2)
 
     def forward(self, x: torch.Tensor, pos: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         q = k = x + pos
