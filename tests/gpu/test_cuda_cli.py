@@ -61,6 +61,11 @@ def test_train_and_predict_on_the_device(precision, tmp_path, device):
         assert (out / "brick.npz").is_file()
         meta = json.loads((out / "meta.json").read_text())
         assert device.type in json.dumps(meta)
+    if precision == "bf16":  # the opt-in inference execution through the CLI flags
+        out = tmp_path / "predictions" / "metauas-bf16-cl"
+        assert main(["predict", "metauas", "--dataset", "synthetic", "--seed", "1", "--out", str(out), "--config",
+                     str(config), "--device", device.type, "--precision", "bf16", "--channels-last"]) == 0
+        assert json.loads((out / "meta.json").read_text())["precision"] == "bf16+cl"
 
 
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="DDP on GPUs needs 2 CUDA devices")
