@@ -21,7 +21,9 @@ def planned_jobs(config: dict, tmp_path: Path) -> list[dict[str, str]]:
     """Each planned job's rule, wildcards, resources and shell command, from a dry run of the DAG."""
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump({**config, "results_dir": str(tmp_path / "results")}, sort_keys=False))
-    cmd = [str(Path(sys.executable).parent / "snakemake"), "-n", "-p", "--nolock", "--configfile", str(path)]
+    # --forceall: every job, whatever an earlier run left in reports/<tier> (outside results_dir) or .snakemake
+    cmd = [str(Path(sys.executable).parent / "snakemake"), "-n", "-p", "--nolock", "--forceall", "--configfile",
+           str(path)]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     jobs = []

@@ -45,7 +45,8 @@ def snakemake(*extra: str, results: Path | None = None, wait: bool = True):
 
 @pytest.fixture(scope="module")
 def ci_results() -> Path:
-    snakemake()
+    # --forceall: the numbers of this code, not what an earlier run left in results/ci or reports/ci
+    snakemake("--forceall")
     return RESULTS
 
 
