@@ -118,7 +118,7 @@ class Execution:
     def parse(cls, label: str) -> Execution:
         """``"bf16+cl+compile"`` -> Execution("bf16", True, True); a clear error for an unknown or repeated part."""
         precision, *mods = label.split("+")
-        check_precision(precision)
+        check_precision(precision)  # first: a wrong precision is named before a wrong modifier
         if any(m not in MODIFIERS for m in mods) or len(set(mods)) != len(mods):
             raise ConfigError(f"variant {label!r}: after the precision, '+' takes each of {', '.join(MODIFIERS)} "
                               "at most once (cl = channels_last, compile = torch.compile)")
@@ -135,8 +135,7 @@ class Execution:
     @property
     def label(self) -> str:
         """The variant syntax: ``fp32``, ``bf16+cl``, ``tf32+compile``, ... (recorded in meta, tags and tables)."""
-        flags = {"channels_last": self.channels_last, "compile": self.compile}
-        return "+".join([self.precision] + [part for part, field in MODIFIERS.items() if flags[field]])
+        return "+".join([self.precision] + [part for part, field in MODIFIERS.items() if getattr(self, field)])
 
     def inputs(self, tensor: Any) -> Any:
         """An image batch in the memory order the network runs in (channels_last for 4-D tensors when set; anything
@@ -156,7 +155,7 @@ class Execution:
     @contextlib.contextmanager
     def network(self, method: Any) -> Iterator[None]:
         """The method's network in channels_last and/or compiled for the block, restored after it. Enter it once
-        for many forward passes: each entry compiles anew."""
+        for many forward passes (as ``predict`` does): each entry wraps the network in a new compiled module."""
         import torch
 
         if not (self.channels_last or self.compile):
