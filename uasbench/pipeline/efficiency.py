@@ -15,6 +15,7 @@ import torch
 from uasbench.efficiency import bench_method
 from uasbench.errors import ConfigError
 from uasbench.io import write_json
+from uasbench.methods.clip.prior import WithClipPrior
 from uasbench.pipeline.methods import build_run_method
 from uasbench.precision import Execution
 
@@ -22,11 +23,14 @@ from uasbench.precision import Execution
 def timed_run(config: dict, run_name: str, device: torch.device, image_size: int | None = None
               ) -> tuple[dict[str, Any], Any, dict[str, Any], int]:
     """(run config, method built as ``uasbench predict`` builds it, its info, input size) of a run to time; the
-    size defaults to the run's first dataset's."""
+    size defaults to the run's first dataset's. A run with a ``clip_prior`` is timed and counted with its prior."""
     if run_name not in config["runs"]:
         raise ConfigError(f"unknown run {run_name!r}; configured runs: {', '.join(sorted(config['runs']))}")
     run_cfg = config["runs"][run_name]
     method, info = build_run_method(config, run_cfg, device)
+    if run_cfg.get("clip_prior"):
+        method = WithClipPrior(method, run_cfg["clip_prior"], device)
+        info["weight_source"] = method.weight_source
     datasets = run_cfg.get("datasets", list(config["datasets"]))
     return run_cfg, method, info, image_size or config["datasets"][datasets[0]].get("image_size", 256)
 

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from uasbench.datasets.splits import load_split
 from uasbench.errors import ConfigError
 from uasbench.io import ensure_writable_dir
-from uasbench.methods.clip.prior import clip_prior_model, fuse_clip_prior
+from uasbench.methods.clip.prior import fuse_clip_prior, prior_weight_source
 from uasbench.outdir import check_replaceable_dir, remove_stale_staging, replaced_dir
 from uasbench.pipeline.images import load_images, load_masks
 from uasbench.pipeline.methods import build_run_method
@@ -53,7 +53,7 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     torch.manual_seed(seed)
     method, info = build_run_method(config, run, device)
     if run.get("clip_prior"):
-        info["weight_source"] += f" + CLIP prior: {clip_prior_model(run['clip_prior'], device)[1]}"
+        info["weight_source"] = prior_weight_source(info["weight_source"], run["clip_prior"], device)
     samples, categories = load_split(config, dataset)
     selector = PromptSelector(config, run_name, dataset, seed, prompt_mode, method, samples, size, device)
     if selector.file is not None:
