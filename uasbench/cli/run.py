@@ -8,8 +8,11 @@ from uasbench.cli.common import (
     RawDefaultsFormatter,
     add_batch_size_argument,
     add_command,
-    non_negative_int,
-    positive_int,
+    add_threads_argument,
+    apply_threads,
+    check_output,
+    image_side,
+    seed_int,
 )
 
 PROMPT_MODES = ("none", "random", "random-per-image", "best-match", "best-match-agnostic")
@@ -29,12 +32,11 @@ def run(args: argparse.Namespace) -> int:
     from uasbench.devices import resolve_device
     from uasbench.pipeline.run import custom_config, parse_options, run_custom
 
+    check_output(args.out, "--out", {"--root": args.root})
     config = custom_config(args.root, args.method, args.out, checkpoint=args.checkpoint, prompt=args.prompt,
                            options=parse_options(args.options), seeds=args.seeds, image_size=args.image_size,
                            kind=args.layout)
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     written = run_custom(config, resolve_device(args.device), batch_size=args.batch_size, protocol=args.protocol)
     for dataset, counts in written["counts"].items():
         print(f"data check of {dataset}:\n{counts}\n")
@@ -61,11 +63,11 @@ def register(subparsers) -> None:
                    help="prompt mode (default: random for one-prompt methods, none for zero-/full-shot ones)")
     p.add_argument("--options", nargs="+", default=None, metavar="KEY=VALUE",
                    help="method options, as key=value pairs or one JSON object, e.g. backbone=tf_efficientnet_lite0")
-    p.add_argument("--seeds", nargs="+", type=non_negative_int, default=[1], help="prompt seeds (default: 1)")
-    p.add_argument("--image-size", type=positive_int, default=None, help="input size (default: 256)")
+    p.add_argument("--seeds", nargs="+", type=seed_int, default=[1], help="prompt seeds (default: 1)")
+    p.add_argument("--image-size", type=image_side, default=None, help="input size (default: 256)")
     p.add_argument("--layout", default="folder", choices=LAYOUTS,
                    help="folder naming rules (default: folder = masks <stem>_mask.png or <stem>.png)")
     p.add_argument("--protocol", default="official", choices=sorted(PROTOCOLS),
                    help="metric definitions (default: official)")
     add_batch_size_argument(p)
-    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    add_threads_argument(p)
