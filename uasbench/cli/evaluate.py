@@ -25,7 +25,7 @@ def register(subparsers) -> None:
     parser = add_command(subparsers, "evaluate", "compute the seven metrics of a predictions directory",
                          run, description=_DESCRIPTION)
     parser.add_argument("--pred", required=True, type=Path, help="predictions directory (<category>.npz + meta.json)")
-    parser.add_argument("--out", required=True, type=Path, help="metrics JSON file to write")
+    parser.add_argument("--out", required=True, type=Path, help="metrics JSON file to write (outside --pred)")
     parser.add_argument("--protocol", default="official", choices=sorted(PROTOCOLS),
                         help="metric definitions to use")
     parser.add_argument("--image-score", default=None, choices=("given", "max", "avgpool16"),

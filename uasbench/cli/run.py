@@ -23,7 +23,10 @@ Data check + predict + evaluate + table for one method on a folder in the MVTec 
 (<category>/train/good/, <category>/test/{good,<defect>}/, <category>/ground_truth/<defect>/<stem>_mask.png).
 Writes <out>/predictions/, <out>/metrics/ (the seven metrics per category and their mean, one file per seed),
 <out>/tables/main_<dataset>.md/.csv (+ .tex/.html/.json) and per-category tables, and <out>/config.yaml
-(the custom-tier config it ran: 'uasbench track --config <out>/config.yaml' logs it to MLflow)."""
+(the custom-tier config it ran: 'uasbench track --config <out>/config.yaml' logs it to MLflow).
+Before any model runs it refuses an --out inside --root (or holding it), an --out that holds an earlier
+call's results with other settings (the same settings again replace them) and one another call is writing
+into; the tables hold only what this call computed."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +59,8 @@ def register(subparsers) -> None:
     p.add_argument("--root", required=True, help="your dataset folder (one sub-folder per category)")
     p.add_argument("--method", required=True, help="method name, e.g. metauas, onenip, uniad, patchcore, "
                    "prompt-diff, random (or an installed plug-in's)")
-    p.add_argument("--out", required=True, help="output folder (predictions, metrics, tables, config.yaml)")
+    p.add_argument("--out", required=True,
+                   help="output folder (predictions, metrics, tables, config.yaml), outside --root")
     p.add_argument("--checkpoint", default=None, help="model weights for metauas / onenip / uniad "
                    "(a 'uasbench convert' output); same as --options checkpoint=FILE")
     p.add_argument("--prompt", default=None, choices=PROMPT_MODES,
