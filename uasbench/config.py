@@ -62,7 +62,31 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
             if key != "change_pairs" and key not in config["datasets"]:
                 raise ConfigError(f"{source}: training.{name}.data names {key!r}, neither 'change_pairs' nor a dataset")
     _check_method_options(config, source)
+    _check_image_sizes(config, source)
     return config
+
+
+def image_size_problem(size: int) -> str | None:
+    """Why a square input side is refused, or None: its ``size x size`` pixels must stay within the image pixel
+    limit (``UASBENCH_MAX_IMAGE_PIXELS``), known before a tensor of that size is allocated."""
+    from uasbench.datasets.imageio import MAX_PIXELS_ENV, max_image_pixels
+
+    limit = max_image_pixels()
+    if size * size <= limit:
+        return None
+    return (f"{size}x{size} = {size * size:,} pixels is over the limit of {limit:,} pixels per image "
+            f"({MAX_PIXELS_ENV}; raise it if you mean it)")
+
+
+def _check_image_sizes(config: dict[str, Any], source: str) -> None:
+    """Every ``image_size`` of the config (datasets, change pairs, training entries) against the pixel limit."""
+    sizes = {f"datasets.{name}": ds.get("image_size") for name, ds in config["datasets"].items()}
+    sizes["change_pairs"] = (config.get("change_pairs") or {}).get("image_size")
+    sizes.update({f"training.{name}": entry.get("image_size") for name, entry in config.get("training", {}).items()})
+    for where, size in sizes.items():
+        problem = None if size is None else image_size_problem(size)
+        if problem:
+            raise ConfigError(f"{source}: invalid value at {where}.image_size: {problem}")
 
 
 def _validator_class():

@@ -56,13 +56,16 @@ def make_temp_dir(beside: str | os.PathLike, prefix: str) -> Path:
 
 
 def check_creatable_dir(path: str | os.PathLike) -> Path:
-    """Fail before any computing, creating nothing, when ``path`` cannot become a folder (it or an ancestor is a
-    file, e.g. a ``results_dir`` that is a file)."""
+    """Fail before any computing, creating nothing, when ``path`` cannot become a folder we can write into: it or
+    an ancestor is a file (e.g. a ``results_dir`` that is a file), or the nearest existing folder is read-only."""
     path = Path(path)
-    for candidate in (path, *path.parents):
+    for candidate in (path, *Path(os.path.abspath(path)).parents):
         if candidate.exists() or candidate.is_symlink():
             if not candidate.is_dir():
                 raise UasbenchError(f"cannot create output folder {path}: {candidate} is a file, not a folder")
+            if not os.access(candidate, os.W_OK | os.X_OK):
+                raise UasbenchError(f"cannot write output folder {path}: {candidate} is read-only for this user "
+                                    "(no write permission); choose a writable folder")
             break
     return path
 

@@ -8,12 +8,14 @@ the command that reads it can never disagree. ``config`` is the workflow config,
     <results_dir>/
       config.resolved.yaml                   the config every CLI call of the workflow reads
       config.yaml                            the config ``uasbench run`` ran
+      .uasbench-run.lock                     held by a ``uasbench run`` writing into the folder
       data/<dataset>/dataset.json            generated datasets; data/change_pairs/manifest.json
       models/<model>/model.pt                trained models (+ checkpoint.pt, train_summary.json)
       predictions/<dataset>/<run>/seed<S>/   maps, one <category>.npz each + meta.json
       metrics/<dataset>/<run>/seed<S>.json   the seven metrics under the configured protocol
       metrics_<protocol>/...                 the same predictions under a paper's protocol
       efficiency/<run>.json                  parameter counts and latency
+      tables/                                the tables ``uasbench run`` wrote
       logs/<step>/...log, benchmarks/<step>/...tsv
       tracking/logged.json, mlflow.db        what ``uasbench track`` logged, and the MLflow store
     reports/<tier>/                          tables and figures (beside results/, in the working directory)
@@ -35,6 +37,9 @@ MODEL_FILE = "model.pt"
 TRAIN_SUMMARY = "train_summary.json"
 CHECKPOINT_FILE = "checkpoint.pt"  # written by uasbench.training after every epoch (resume)
 METRICS = "metrics"
+PREDICTIONS = "predictions"
+TABLES = "tables"  # uasbench run's tables, in its output folder
+RUN_OUTPUTS = (PREDICTIONS, METRICS, TABLES)  # what uasbench run writes (and metrics_<protocol>/)
 PROTOCOL_PREFIX = "metrics_"  # metrics_<protocol>/: a paper protocol's copy of metrics/
 CHANGE_PAIRS = "change_pairs"
 
@@ -55,6 +60,11 @@ def resolved_config(config: Config) -> Path:
 def run_config(config: Config) -> Path:
     """The config ``uasbench run`` built, so that ``uasbench track --config`` can log its results."""
     return results_dir(config) / "config.yaml"
+
+
+def run_lock(config: Config) -> Path:
+    """The lock file ``uasbench run`` holds while it writes into its output folder (one call at a time)."""
+    return results_dir(config) / ".uasbench-run.lock"
 
 
 def dataset_dir(config: Config, dataset: str) -> Path:
@@ -99,7 +109,7 @@ def job_key(run: str, dataset: str, seed: int | str) -> tuple[str, str, str]:
 
 def prediction_dir(config: Config, run: str, dataset: str, seed: int | str) -> Path:
     """``predictions/<dataset>/<run>/seed<S>``: one prediction job's folder."""
-    return results_dir(config).joinpath("predictions", *job_key(run, dataset, seed))
+    return results_dir(config).joinpath(PREDICTIONS, *job_key(run, dataset, seed))
 
 
 def prediction_meta(config: Config, run: str, dataset: str, seed: int | str) -> Path:

@@ -43,6 +43,23 @@ def inside(root: str | os.PathLike, *parts: str) -> Path:
     return path
 
 
+def check_apart(output: str | os.PathLike, what: str, inputs: dict[str, str | os.PathLike]) -> None:
+    """Refuse an output path that is inside one of ``inputs`` (label -> path) or holds one: outputs written into
+    a dataset or a predictions folder would become part of it (and a later ``rm -r`` of the output would take
+    the input with it). Paths are compared after resolving symbolic links."""
+    out = Path(output).resolve()
+    for label, path in inputs.items():
+        given = Path(path).resolve()
+        if out == given or given in out.parents:
+            relation = "is" if out == given else "is inside"
+        elif out in given.parents:
+            relation = "holds"
+        else:
+            continue
+        raise UasbenchError(f"{what} {output} {relation} {label} {path}: the outputs would mix with that input; "
+                            "choose an output path outside it")
+
+
 def staging_prefix(target: Path) -> str:
     """Name prefix of the hidden staging folders made beside ``target``, so leftovers of a crash are recognised
     as ours and removed."""

@@ -52,10 +52,18 @@ class CategoryPredictions:
         return int(self.maps.shape[0])
 
 
+def category_name_problem(category: str) -> str | None:
+    """Why ``category`` cannot name its file ``<category>.npz`` (None when it can)."""
+    if not _CATEGORY_NAME.match(category) or category.endswith(".npz"):
+        return f"category name {category!r} is not a safe file name (letters, digits, _ . + -)"
+    return None
+
+
 def category_file(pred_dir: str | os.PathLike, category: str) -> Path:
     """``<pred_dir>/<category>.npz``; a category name that is not a plain file name is refused."""
-    if not _CATEGORY_NAME.match(category) or category.endswith(".npz"):
-        raise MetricInputError(f"category name {category!r} is not a safe file name (letters, digits, _ . + -)")
+    problem = category_name_problem(category)
+    if problem:
+        raise MetricInputError(problem)
     return Path(pred_dir) / f"{category}.npz"
 
 

@@ -24,7 +24,7 @@ from typing import Any, Iterator
 from filelock import FileLock
 
 from uasbench import layout
-from uasbench.errors import ConfigError
+from uasbench.errors import ConfigError, UasbenchError
 from uasbench.provenance import NOT_INSTALLED, git_commit, git_dirty, package_versions
 
 EXPERIMENT_PREFIX = "uasbench"
@@ -159,24 +159,45 @@ def log_result(uri: str, experiment: str, key: str, params: dict[str, Any], metr
     with store_lock(uri):
         client = _client(uri)
         exp_id = _experiment_id(client, experiment, proxied=root is not None)
-        for old in runs_with_key(client, exp_id, key):
-            client.delete_run(old.info.run_id)
-            if root is not None and old.info.artifact_uri.startswith(PROXIED):
-                shutil.rmtree(root / old.info.artifact_uri[len(PROXIED):], ignore_errors=True)
+        earlier = runs_with_key(client, exp_id, key)
         run = client.create_run(exp_id, run_name=key, tags={**tags, KEY_TAG: key}, start_time=start_ms)
-        stamp = end_ms or start_ms or 0
-        points = [(k, v, stamp, 0) for k, v in metrics.items()]
-        points += [(k, v, (start_ms or 0), int(step)) for k, steps in (history or {}).items() for step, v in steps]
-        _log_batches(client, run.info.run_id, points, params, tags)
-        for path in artifacts:
-            if root is not None and run.info.artifact_uri.startswith(PROXIED):
-                dest = root / run.info.artifact_uri[len(PROXIED):]
-                dest.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(path, dest / Path(path).name)
-            else:
-                client.log_artifact(run.info.run_id, str(path))
-        client.set_terminated(run.info.run_id, end_time=end_ms)
+        try:
+            stamp = end_ms or start_ms or 0
+            points = [(k, v, stamp, 0) for k, v in metrics.items()]
+            points += [(k, v, (start_ms or 0), int(step)) for k, steps in (history or {}).items()
+                       for step, v in steps]
+            _log_batches(client, run.info.run_id, points, params, tags)
+            for path in artifacts:
+                _log_artifact(client, run, Path(path), root)
+            client.set_terminated(run.info.run_id, end_time=end_ms)
+        except BaseException:
+            client.set_terminated(run.info.run_id, status="FAILED")
+            _delete_run(client, run, root)  # the earlier run of this key stays, complete
+            raise
+        for old in earlier:  # replaced only now that the new run is complete
+            _delete_run(client, old, root)
         return run.info.run_id
+
+
+def _log_artifact(client, run, path: Path, root: Path | None) -> None:
+    """Copy ``path`` into the run's artifact folder (a sqlite store's proxied layout), else log it through MLflow."""
+    if root is None or not run.info.artifact_uri.startswith(PROXIED):
+        client.log_artifact(run.info.run_id, str(path))
+        return
+    dest = root / run.info.artifact_uri[len(PROXIED):]
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, dest / path.name)
+    except OSError as err:
+        raise UasbenchError(f"cannot write the MLflow artifact {dest / path.name}: {err.strerror or err}; the "
+                            f"artifact folder {root} must be a writable folder (mlflow.artifact_location)") from err
+
+
+def _delete_run(client, run, root: Path | None) -> None:
+    """Delete an MLflow run and, in a sqlite store's artifact folder, its files."""
+    client.delete_run(run.info.run_id)
+    if root is not None and run.info.artifact_uri.startswith(PROXIED):
+        shutil.rmtree(root / run.info.artifact_uri[len(PROXIED):], ignore_errors=True)
 
 
 def _log_batches(client, run_id: str, points: list[tuple[str, Any, int, int]], params: dict[str, Any],

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 from typing import Any, Callable
 
 from uasbench.devices import DEVICE_CHOICES
 
 Handler = Callable[[argparse.Namespace], Any]
+
+MAX_SEED = 2**32 - 1
 
 
 class DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -110,21 +114,79 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
                         help="workflow config (config/config.yaml = embedded tier, config/paper.yaml = paper scale)")
 
 
-def _int_at_least(text: str, low: int) -> int:
+def _int_in(text: str, low: int, high: int | None = None, why: str = "") -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < low:
         raise argparse.ArgumentTypeError(f"{value} is not allowed: must be a whole number >= {low}")
+    if high is not None and value > high:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed: must be at most {high}{why}")
     return value
 
 
 def positive_int(text: str) -> int:
-    """argparse type of counts and sizes (batch size, threads, images): 0 or -3 is a usage error, not a crash later."""
-    return _int_at_least(text, 1)
+    """argparse type of counts and sizes (batch size, images): 0 or -3 is a usage error, not a crash later."""
+    return _int_in(text, 1)
 
 
 def non_negative_int(text: str) -> int:
-    """argparse type of seeds: numpy's generators refuse negative seeds, so refuse them before any work."""
-    return _int_at_least(text, 0)
+    """argparse type of counts that may be zero (workers, warm-up rounds)."""
+    return _int_in(text, 0)
+
+
+def seed_int(text: str) -> int:
+    """argparse type of seeds: 0 .. 2**32 - 1, the range every seeded library here accepts (numpy's generators
+    refuse negative seeds, torch's overflow above 2**64 - 1)."""
+    return _int_in(text, 0, MAX_SEED, " (a 32-bit seed)")
+
+
+def thread_count(text: str) -> int:
+    """argparse type of ``--threads``: 1 .. the CPU cores of this machine (torch allocates per thread: 100000
+    threads is a MemoryError, and more threads than cores only slow a run down)."""
+    cores = os.cpu_count() or 1
+    return _int_in(text, 1, cores, f" (this machine has {cores} CPU cores)")
+
+
+def image_side(text: str) -> int:
+    """argparse type of ``--image-size``: a positive side whose square image stays within the pixel limit (a
+    200000 px side would ask for a 120 GB tensor before the first batch)."""
+    from uasbench.config import image_size_problem
+
+    value = _int_in(text, 1)
+    problem = image_size_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(f"{value} is not allowed: {problem}")
+    return value
+
+
+def add_threads_argument(parser: argparse.ArgumentParser) -> None:
+    """``--threads``: torch CPU threads, checked against the machine's cores (see :func:`thread_count`)."""
+    parser.add_argument("--threads", type=thread_count, default=None, help="torch CPU threads")
+
+
+def apply_threads(args: argparse.Namespace) -> None:
+    """Set torch's CPU threads when ``--threads`` was given."""
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
+def check_output(path: str | os.PathLike, what: str, inputs: dict[str, str | os.PathLike] | None = None,
+                 file: bool = False, whole: bool = False) -> None:
+    """The up-front checks of an output path, before any model runs: the folder written into can be created and
+    written (``file``: the file's folder; ``whole``: a folder replaced as a whole, so its parent too), a file
+    path is not an existing folder, and the path lies apart from every input (label -> path; see
+    :func:`uasbench.outdir.check_apart`). Creates nothing."""
+    from uasbench.errors import UasbenchError
+    from uasbench.io import check_creatable_dir
+    from uasbench.outdir import check_apart
+
+    path = Path(path)
+    if file and path.is_dir():
+        raise UasbenchError(f"{what} {path} is an existing folder; give a file path")
+    for folder in ([path.parent] if file else [path, path.parent] if whole else [path]):
+        check_creatable_dir(folder)
+    check_apart(path, what, inputs or {})

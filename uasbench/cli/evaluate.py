@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from uasbench.cli.common import add_command
+from uasbench.cli.common import add_command, check_output
 from uasbench.metrics.protocols import PROTOCOLS
 
 _DESCRIPTION = """\
@@ -25,7 +25,7 @@ def register(subparsers) -> None:
     parser = add_command(subparsers, "evaluate", "compute the seven metrics of a predictions directory",
                          run, description=_DESCRIPTION)
     parser.add_argument("--pred", required=True, type=Path, help="predictions directory (<category>.npz + meta.json)")
-    parser.add_argument("--out", required=True, type=Path, help="metrics JSON file to write")
+    parser.add_argument("--out", required=True, type=Path, help="metrics JSON file to write (outside --pred)")
     parser.add_argument("--protocol", default="official", choices=sorted(PROTOCOLS),
                         help="metric definitions to use")
     parser.add_argument("--image-score", default=None, choices=("given", "max", "avgpool16"),
@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     """Compute the seven metrics of one predictions folder under the chosen protocol and write the metrics JSON."""
     from uasbench.pipeline.evaluate import default_image_score, evaluate_predictions, format_result
 
+    check_output(args.out, "--out", {"--pred": args.pred}, file=True)
     image_score = args.image_score or default_image_score(args.protocol)
     result = evaluate_predictions(args.pred, args.out, protocol=args.protocol, image_score=image_score)
     print(format_result(result, image_score))

@@ -9,21 +9,24 @@ from uasbench.cli.common import (
     add_command,
     add_config_argument,
     add_inference_execution_arguments,
-    non_negative_int,
-    positive_int,
+    add_threads_argument,
+    apply_threads,
+    check_output,
+    seed_int,
 )
 
 
 def run(args: argparse.Namespace) -> int:
     """Predict one (run, dataset, seed) job of the workflow and write its predictions folder."""
-    from uasbench.config import load_config
+    from uasbench.config import dataset_root, load_config
     from uasbench.devices import resolve_device
     from uasbench.pipeline.predict import run_predict
 
     config = load_config(args.config)
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
+    inputs = {f"the folder of dataset {args.dataset!r}": dataset_root(config, args.dataset)} \
+        if args.dataset in config["datasets"] else {}
+    check_output(args.out, "--out", inputs, whole=True)
+    apply_threads(args)
     meta = run_predict(config, args.run, args.dataset, args.seed, args.out, resolve_device(args.device),
                        batch_size=args.batch_size, mode=args.mode, force=args.force,
                        precision=args.precision, channels_last=args.channels_last, compile=args.compile)
@@ -44,7 +47,7 @@ def register(subparsers) -> None:
     p.add_argument("run", help="key of the config's 'runs' section, e.g. metauas, metauas-best, patchcore")
     add_config_argument(p)
     p.add_argument("--dataset", required=True, help="key of the config's 'datasets' section")
-    p.add_argument("--seed", type=non_negative_int, default=0, help="prompt seed (MetaUAS: 1, 3, 5, 7, 9)")
+    p.add_argument("--seed", type=seed_int, default=0, help="prompt seed (MetaUAS: 1, 3, 5, 7, 9)")
     p.add_argument("--out", required=True, help="predictions folder (one <category>.npz each + meta.json); replaced "
                    "as a whole, so it must be empty, absent or an earlier prediction unless --force")
     p.add_argument("--force", action="store_true", help="replace --out even when it holds other files (never a "
@@ -54,4 +57,4 @@ def register(subparsers) -> None:
                    help="override the run's prompt mode")
     add_batch_size_argument(p)
     add_inference_execution_arguments(p, "the forward passes (the run's 'precision' in the config)")
-    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    add_threads_argument(p)

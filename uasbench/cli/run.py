@@ -8,8 +8,11 @@ from uasbench.cli.common import (
     RawDefaultsFormatter,
     add_batch_size_argument,
     add_command,
-    non_negative_int,
-    positive_int,
+    add_threads_argument,
+    apply_threads,
+    check_output,
+    image_side,
+    seed_int,
 )
 
 PROMPT_MODES = ("none", "random", "random-per-image", "best-match", "best-match-agnostic")
@@ -20,7 +23,10 @@ Data check + predict + evaluate + table for one method on a folder in the MVTec 
 (<category>/train/good/, <category>/test/{good,<defect>}/, <category>/ground_truth/<defect>/<stem>_mask.png).
 Writes <out>/predictions/, <out>/metrics/ (the seven metrics per category and their mean, one file per seed),
 <out>/tables/main_<dataset>.md/.csv (+ .tex/.html/.json) and per-category tables, and <out>/config.yaml
-(the custom-tier config it ran: 'uasbench track --config <out>/config.yaml' logs it to MLflow)."""
+(the custom-tier config it ran: 'uasbench track --config <out>/config.yaml' logs it to MLflow).
+Before any model runs it refuses an --out inside --root (or holding it), an --out that holds an earlier
+call's results with other settings (the same settings again replace them) and one another call is writing
+into; the tables hold only what this call computed."""
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,12 +35,11 @@ def run(args: argparse.Namespace) -> int:
     from uasbench.devices import resolve_device
     from uasbench.pipeline.run import custom_config, parse_options, run_custom
 
+    check_output(args.out, "--out", {"--root": args.root})
     config = custom_config(args.root, args.method, args.out, checkpoint=args.checkpoint, prompt=args.prompt,
                            options=parse_options(args.options), seeds=args.seeds, image_size=args.image_size,
                            kind=args.layout)
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     written = run_custom(config, resolve_device(args.device), batch_size=args.batch_size, protocol=args.protocol)
     for dataset, counts in written["counts"].items():
         print(f"data check of {dataset}:\n{counts}\n")
@@ -54,18 +59,19 @@ def register(subparsers) -> None:
     p.add_argument("--root", required=True, help="your dataset folder (one sub-folder per category)")
     p.add_argument("--method", required=True, help="method name, e.g. metauas, onenip, uniad, patchcore, "
                    "prompt-diff, random (or an installed plug-in's)")
-    p.add_argument("--out", required=True, help="output folder (predictions, metrics, tables, config.yaml)")
+    p.add_argument("--out", required=True,
+                   help="output folder (predictions, metrics, tables, config.yaml), outside --root")
     p.add_argument("--checkpoint", default=None, help="model weights for metauas / onenip / uniad "
                    "(a 'uasbench convert' output); same as --options checkpoint=FILE")
     p.add_argument("--prompt", default=None, choices=PROMPT_MODES,
                    help="prompt mode (default: random for one-prompt methods, none for zero-/full-shot ones)")
     p.add_argument("--options", nargs="+", default=None, metavar="KEY=VALUE",
                    help="method options, as key=value pairs or one JSON object, e.g. backbone=tf_efficientnet_lite0")
-    p.add_argument("--seeds", nargs="+", type=non_negative_int, default=[1], help="prompt seeds (default: 1)")
-    p.add_argument("--image-size", type=positive_int, default=None, help="input size (default: 256)")
+    p.add_argument("--seeds", nargs="+", type=seed_int, default=[1], help="prompt seeds (default: 1)")
+    p.add_argument("--image-size", type=image_side, default=None, help="input size (default: 256)")
     p.add_argument("--layout", default="folder", choices=LAYOUTS,
                    help="folder naming rules (default: folder = masks <stem>_mask.png or <stem>.png)")
     p.add_argument("--protocol", default="official", choices=sorted(PROTOCOLS),
                    help="metric definitions (default: official)")
     add_batch_size_argument(p)
-    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    add_threads_argument(p)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli.common import add_command, add_config_argument, add_training_execution_arguments, positive_int
+from uasbench.cli.common import (
+    add_command,
+    add_config_argument,
+    add_threads_argument,
+    add_training_execution_arguments,
+    apply_threads,
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -16,9 +22,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = with_overrides(load_config(args.config), args.model, precision=args.precision, workers=args.workers,
                             compile=args.compile)
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     # under torchrun: join the process group, one GPU per rank; otherwise a plain one-process run
     with distributed_session(resolve_device(args.device)) as (device, dist):
         summary = run_training(config, args.model, device, resume=not args.no_resume, out_dir=args.out)
@@ -43,5 +47,5 @@ def register(subparsers) -> None:
     add_config_argument(p)
     p.add_argument("--out", default=None, help="output folder (default: <results_dir>/models/<MODEL>)")
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint and start over")
-    p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    add_threads_argument(p)
     add_training_execution_arguments(p, "training")

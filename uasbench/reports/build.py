@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from uasbench import layout
 from uasbench.io import write_text
 from uasbench.reports.collect import METRICS, categories_of, collect_runs, efficiency_for
 from uasbench.reports.paper_protocol import metric_column, table_protocol
@@ -169,7 +170,7 @@ def write_table(out_dir: Path, name: str, table: Table, meta: dict[str, str] | N
     paths = []
     for ext, text in (("md", to_markdown(table)), ("tex", to_latex(table)), ("html", to_html(table)),
                       ("csv", to_csv(table, meta)), ("json", to_json(table, meta))):
-        path = out_dir / "tables" / f"{name}.{ext}"
+        path = out_dir / layout.TABLES / f"{name}.{ext}"
         write_text(path, text)
         paths.append(path)
     return paths

@@ -91,11 +91,12 @@ def run_metrics(result: dict[str, Any], efficiency: dict[str, Any], source: str 
     return metrics
 
 
-def collect_metric_files(config: dict) -> pd.DataFrame:
-    """The same frame as :func:`collect_runs`, read from ``<results_dir>/metrics/`` instead of MLflow (``uasbench
-    run`` builds its table without a tracking store)."""
+def collect_metric_files(config: dict, files: list[Path] | None = None) -> pd.DataFrame:
+    """The same frame as :func:`collect_runs`, read from ``files`` (default: every file under
+    ``<results_dir>/metrics/``) instead of MLflow (``uasbench run`` tabulates the files it wrote, without a
+    tracking store)."""
     rows = []
-    for path in layout.find_metrics_files(config):
+    for path in layout.find_metrics_files(config) if files is None else files:
         key = layout.parse_metrics_file(path, config)
         result = read_metrics(path)
         meta = result.get("meta", {})

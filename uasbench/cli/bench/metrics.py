@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from uasbench.cli.common import add_command, non_negative_int, positive_int
+from uasbench.cli.common import add_command, positive_int, seed_int
 
 _DESCRIPTION = """\
 Generate deterministic MVTec-sized synthetic predictions (15 categories, 1,725 float16 maps of 256x256,
@@ -21,7 +21,7 @@ def register(group_subparsers) -> None:
     parser = add_command(group_subparsers, "metrics", "time the metrics against scikit-learn + reference AUPRO",
                          run, description=_DESCRIPTION)
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the MVTec AD test-set image count")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the synthetic data")
+    parser.add_argument("--seed", type=seed_int, default=0, help="seed of the synthetic data")
     parser.add_argument("--size", type=positive_int, default=256, help="map height and width")
     parser.add_argument("--no-reference", action="store_true", help="time only the fast metrics")
     parser.add_argument("--out", type=Path, default=None, help="also write the report as JSON here")

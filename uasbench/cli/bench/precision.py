@@ -6,7 +6,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from uasbench.cli.common import add_command, add_config_argument, non_negative_int, positive_int
+from uasbench.cli.common import (
+    add_command,
+    add_config_argument,
+    add_threads_argument,
+    apply_threads,
+    image_side,
+    non_negative_int,
+    positive_int,
+)
 
 _DESCRIPTION = """\
 Time a configured run's forward pass (the prediction path, random inputs: one prompt and a batch of queries)
@@ -29,12 +37,12 @@ def register(group_subparsers) -> None:
     parser.add_argument("--variants", nargs="+", default=list(DEFAULT_VARIANTS),
                         help="variants to time; the first is the reference")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="queries per forward (paper Tab 2: 32)")
-    parser.add_argument("--image-size", type=positive_int, default=None,
+    parser.add_argument("--image-size", type=image_side, default=None,
                         help="input size (default: the run's first dataset)")
     parser.add_argument("--rounds", type=positive_int, default=3, help="times each variant is timed, interleaved")
     parser.add_argument("--repeats", type=positive_int, default=5, help="timed forwards per round (median)")
     parser.add_argument("--warmup", type=non_negative_int, default=2, help="untimed forwards per round")
-    parser.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    add_threads_argument(parser)
     parser.add_argument("--out", type=Path, default=None, help="also write the report as JSON here")
 
 
@@ -45,9 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from uasbench.io import write_json
     from uasbench.pipeline.bench_precision import bench_precisions, format_precisions
 
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     report = bench_precisions(load_config(args.config), args.run, resolve_device(args.device), args.variants,
                               batch_size=args.batch_size, image_size=args.image_size, rounds=args.rounds,
                               repeats=args.repeats, warmup=args.warmup)

@@ -8,7 +8,9 @@ from pathlib import Path
 from uasbench.cli.common import (
     add_command,
     add_config_argument,
+    add_threads_argument,
     add_training_execution_arguments,
+    apply_threads,
     non_negative_int,
     positive_int,
 )
@@ -33,7 +35,7 @@ def register(group_subparsers) -> None:
     parser.add_argument("--batches", type=positive_int, default=20, help="timed batches per stage")
     parser.add_argument("--warmup", type=non_negative_int, default=2,
                         help="untimed batches before each stage (the loader stages skip one more per worker)")
-    parser.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+    add_threads_argument(parser)
     parser.add_argument("--out", type=Path, default=None, help="also write the report as JSON here")
 
 
@@ -44,9 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from uasbench.io import write_json
     from uasbench.pipeline.bench_train import bench_training, format_report
 
-    if args.threads:
-        import torch
-        torch.set_num_threads(args.threads)
+    apply_threads(args)
     report = bench_training(load_config(args.config), args.model, resolve_device(args.device), workers=args.workers,
                             precision=args.precision, compile=args.compile, batch_size=args.batch_size,
                             batches=args.batches,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli.common import RawDefaultsFormatter, add_command, non_negative_int, positive_int
+from uasbench.cli.common import RawDefaultsFormatter, add_command, image_side, non_negative_int, positive_int, seed_int
 
 DESCRIPTION = """\
 Synthesize prompt/query/change-mask pairs for MetaUAS training (paper §3.3): object-level changes
@@ -22,9 +22,9 @@ def register(group_subparsers) -> None:
                          run, description=DESCRIPTION)
     parser.formatter_class = RawDefaultsFormatter
     parser.add_argument("--out", required=True, help="output folder (must not exist unless --force)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="pair i is drawn from the seed and i alone")
+    parser.add_argument("--seed", type=seed_int, default=0, help="pair i is drawn from the seed and i alone")
     parser.add_argument("--n-pairs", type=positive_int, default=2000, help="number of pairs to synthesize")
-    parser.add_argument("--image-size", type=positive_int, default=128, help="side of the square images in pixels")
+    parser.add_argument("--image-size", type=image_side, default=128, help="side of the square images in pixels")
     parser.add_argument("--kinds", default="object,local",
                         help="comma list of change kinds: object, local or both (MetaUAS Tab. 3c); "
                              "with both, each pair picks one with p=0.5")

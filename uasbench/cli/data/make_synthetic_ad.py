@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli.common import add_command, non_negative_int, positive_int
+from uasbench.cli.common import add_command, image_side, positive_int, seed_int
 
 _DESCRIPTION = (
     "Generate the embedded anomaly-segmentation benchmark in MVTec layout (<cat>/train/good, <cat>/test/<defect>, "
@@ -20,8 +20,8 @@ def register(group_subparsers) -> None:
     parser = add_command(group_subparsers, "make-synthetic-ad", "generate the embedded MVTec-layout anomaly benchmark",
                          run, description=_DESCRIPTION)
     parser.add_argument("--out", required=True, help="output directory (refused if it exists and is not empty)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="generator seed")
-    parser.add_argument("--image-size", type=positive_int, default=256, help="square image side in pixels")
+    parser.add_argument("--seed", type=seed_int, default=0, help="generator seed")
+    parser.add_argument("--image-size", type=image_side, default=256, help="square image side in pixels")
     parser.add_argument("--n-train", type=positive_int, default=30, help="train/good images per category")
     parser.add_argument("--n-test-good", type=positive_int, default=10, help="test/good images per category")
     parser.add_argument("--n-test-defect", type=positive_int, default=15,

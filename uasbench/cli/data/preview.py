@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from uasbench.cli.common import RawDefaultsFormatter, add_command, non_negative_int, positive_int
+from uasbench.cli.common import RawDefaultsFormatter, add_command, positive_int, seed_int
 
 DESCRIPTION = """\
 Draw a PNG grid to check generated data by eye; masks are shown as red fills/contours.
@@ -25,7 +25,7 @@ def register(group_subparsers) -> None:
     parser.add_argument("--root", help="dataset folder (optional only for anomaly-synthesis)")
     parser.add_argument("--out", required=True, help="PNG file to write")
     parser.add_argument("--n", type=positive_int, default=16, help="number of samples")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="which samples / which synthesis")
+    parser.add_argument("--seed", type=seed_int, default=0, help="which samples / which synthesis")
     parser.add_argument("--cell", type=positive_int, default=128, help="side of each panel in pixels")
     parser.add_argument("--dataset", default="mvtec", help="loader name for --root (synthetic-ad, anomaly-synthesis)")
     parser.add_argument("--augmented", action="store_true",

@@ -16,6 +16,7 @@ from uasbench.datasets.benchmarks.folder import raise_problems
 from uasbench.datasets.benchmarks.sample import Sample, is_image_file
 from uasbench.datasets.imageio import probe_image
 from uasbench.errors import DataError
+from uasbench.predictions import category_name_problem
 
 PROGRESS_MIN_FILES = 500  # below this a bar is noise
 
@@ -38,6 +39,19 @@ def sample_problems(sample: Sample, deep: bool = False) -> list[str]:
     return []
 
 
+def category_name_problems(samples: Sequence[Sample]) -> list[str]:
+    """Category names become file names (``<category>.npz``) and MLflow keys: a folder such as ``my parts`` is
+    refused by its path here, before any model runs, instead of after the predictions are computed."""
+    problems = []
+    for category in sorted({s.category for s in samples}):
+        problem = category_name_problem(category)
+        if problem:
+            image = next(s.image_path for s in samples if s.category == category)
+            folder = next((p for p in image.parents if p.name == category), image)
+            problems.append(f"{folder}: {problem}; rename the folder")
+    return problems
+
+
 def orphan_masks(samples: Sequence[Sample]) -> list[str]:
     """Masks under ``<category>/ground_truth/<defect>/`` (MVTec-style layouts) that no test image pairs with: a
     renamed or deleted image would otherwise drop its defect from the benchmark without a word."""
@@ -57,7 +71,7 @@ def orphan_masks(samples: Sequence[Sample]) -> list[str]:
 def validate_samples(samples: Sequence[Sample], context: str = "dataset", deep: bool = False) -> None:
     """Raise one DataError listing every unreadable file and every image/mask size mismatch (``deep``: also every
     mask no image uses)."""
-    problems: list[str] = []
+    problems = category_name_problems(samples)
     bar = tqdm(samples, desc=f"checking {context}", unit="img", disable=len(samples) < PROGRESS_MIN_FILES or None,
                leave=False)
     for sample in bar:
