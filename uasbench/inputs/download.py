@@ -12,6 +12,7 @@ from uasbench.errors import UasbenchError
 from uasbench.inputs.sources import FileSpec, format_size
 
 CHUNK = 1 << 20
+HTTP_CHUNK = 1 << 16  # bytes written per read: a dropped connection loses at most this much of the partial file
 HTTP_TIMEOUT_S = 60
 
 
@@ -85,7 +86,7 @@ def http_download(url: str, part: Path, size: int | None, label: str, progress: 
             with open(part, "ab" if offset else "wb") as out, \
                     tqdm(total=total, initial=offset, unit="B", unit_scale=True, desc=label, disable=not progress,
                          leave=False) as bar:
-                for block in response.iter_content(CHUNK):
+                for block in response.iter_content(HTTP_CHUNK):
                     out.write(block)
                     bar.update(len(block))
     except requests.RequestException as err:
