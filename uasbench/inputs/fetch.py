@@ -50,13 +50,20 @@ def is_fetched(root: Path, source: Source) -> bool:
     return True
 
 
+def _stamp_if_complete(root: Path, source: Source, dest: Path, advice: Callable[[str], str], say: Say) -> None:
+    """Stamp a folder found on disk (placed by hand, or fetched before its stamp was lost) when it is complete;
+    otherwise raise with ``advice(problem)``."""
+    problem = source_problem(source, dest)
+    if problem is not None:
+        raise FetchError(f"{source.name}: {str(dest)!r} {advice(problem)}")
+    _write_stamp(root, source, dest, [], "found on disk, layout and counts checked")
+    say(f"{source.name}: {dest} is complete")
+
+
 def _fetch_archive(root: Path, source: Source, dest: Path, mirror: str | None, progress: bool, say: Say) -> None:
-    if dest.exists():  # placed by hand, or fetched before the stamp was lost: keep it when it is complete
-        problem = source_problem(source, dest)
-        if problem is not None:
-            raise FetchError(f"{source.name}: {str(dest)!r} exists but {problem}: move it away and fetch again")
-        _write_stamp(root, source, dest, [], "found complete on disk")
-        say(f"{source.name}: {dest} was already there and is complete")
+    if dest.exists():
+        _stamp_if_complete(root, source, dest, lambda problem: f"exists but {problem}: move it away and fetch again",
+                           say)
         return
     spec = source.files[0]
     size = spec.size_estimate
@@ -116,11 +123,7 @@ def fetch_source(root: Path, source: Source, mirror: str | None = None, progress
         say(f"{source.name}: already fetched ({dest})")
         return
     if source.manual:
-        problem = source_problem(source, dest)
-        if problem is not None:
-            raise FetchError(f"{source.name}: {str(dest)!r} {problem}.\n{source.manual.format(dest=dest)}")
-        _write_stamp(root, source, dest, [], "placed by the user, layout and counts checked")
-        say(f"{source.name}: {dest} is complete")
+        _stamp_if_complete(root, source, dest, lambda problem: f"{problem}.\n{source.manual.format(dest=dest)}", say)
         return
     say(f"{source.name}: {source.title} ({format_size(source.size)}) -> {dest}")
     if source.archive is not None:
