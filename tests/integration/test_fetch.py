@@ -209,3 +209,42 @@ def test_paper_config_dry_run_lists_every_input_with_its_size(capsys, monkeypatc
                  "efficientnet-b4", "efficientnet-b6", "clip-vit-b-16-plus-240"):
         assert f"\n{name} " in f"\n{out}", name
     assert "5.3 GB" in out and "19.3 GB" in out and not (tmp_path / ".fetched").exists()
+
+
+def test_manual_source_prints_where_to_get_it_then_verifies_what_the_user_placed(tmp_path, monkeypatch, capsys):
+    from uasbench.datasets.benchmarks.counts import OFFICIAL_COUNTS
+
+    monkeypatch.delenv("UASBENCH_SOURCES", raising=False)
+    root = tmp_path / "data"
+    assert main(["fetch", "goodsad", "--data-root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert "does not exist" in err and "github.com/jianzhang96/GoodsAD" in err and str(root / "GoodsAD") in err
+    for cls, counts in OFFICIAL_COUNTS["goodsad"].items():
+        for split, defect, count in (("train", "good", counts.train_good), ("test", "good", counts.test_good),
+                                     ("test", "dent", counts.test_defective)):
+            folder = root / "GoodsAD" / cls / split / defect
+            folder.mkdir(parents=True, exist_ok=True)
+            for n in range(count):
+                (folder / f"{n:03d}_000.jpg").write_bytes(b"jpg")
+                if defect != "good":
+                    (root / "GoodsAD" / cls / "ground_truth" / defect).mkdir(parents=True, exist_ok=True)
+                    (root / "GoodsAD" / cls / "ground_truth" / defect / f"{n:03d}_000.png").write_bytes(b"png")
+    assert main(["fetch", "goodsad", "--data-root", str(root)]) == 0
+    assert (root / ".fetched/goodsad.json").is_file()
+
+
+def test_unpublished_hash_is_recorded_at_the_first_download_and_verified_after(site, tmp_path, monkeypatch, capsys):
+    server, root, table = site
+    drive_file = tmp_path / "served/drive.google.com/abc123"
+    drive_file.parent.mkdir(parents=True)
+    drive_file.write_bytes(b"official onenip checkpoint")
+    (tmp_path / "drive.yaml").write_text(yaml.safe_dump({"onenip-weights": {
+        "title": "drive", "kind": "checkpoint", "provides": "onenip", "dest": "{data}/official/onenip",
+        "files": [{"gdrive": "abc123", "path": "onenip-mvtec-4-4-224/ckpt.pkl", "size": None, "record": True}]}}))
+    monkeypatch.setenv("UASBENCH_SOURCES", str(tmp_path / "drive.yaml"))
+    assert fetch(server, root, "onenip-weights") == 0  # through the mirror: no Google Drive in a test
+    stamp = yaml.safe_load((root / ".fetched/onenip-weights.json").read_text())
+    assert stamp["files"][0]["digest"] == hashlib.sha256(b"official onenip checkpoint").hexdigest()
+    (root / "official/onenip/onenip-mvtec-4-4-224/ckpt.pkl").write_bytes(b"replaced by something else")
+    assert main(["fetch", "--verify", "onenip-weights", "--data-root", str(root)]) == 2
+    assert "expected " + stamp["files"][0]["digest"] in capsys.readouterr().err

@@ -62,6 +62,17 @@ def _selected(args: argparse.Namespace, sources: dict) -> tuple[list, dict | Non
     return [sources[n] for n in dict.fromkeys(chosen)], config
 
 
+def _print_place_hints(config: dict, root) -> None:
+    """Where the config names another place than the one a fetch fills: the command that fills the config's."""
+    from uasbench.inputs.preflight import config_needs, fetch_command, fetched_path
+
+    config = {**config, "data_root": str(root)}
+    for need in config_needs(config):
+        target = fetched_path(need, config)
+        if target is not None and need.path != target:
+            print(f"note: {need.key} = {need.path}, not {target}: `{fetch_command(need, config)}` fills it there")
+
+
 def run(args: argparse.Namespace) -> int:
     """Fetch, list or verify the chosen sources."""
     from uasbench.inputs.fetch import fetch_source, is_fetched, verify_source
@@ -83,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
             size = "manual" if source.manual else format_size(source.size)
             print(f"{source.name:<24} {size:>14}  {state:<12} -> {destination(source, root)}")
         print(f"data root {root}; to download: {format_size(total)} (sources of unknown size not counted)")
+        if config is not None:
+            _print_place_hints(config, root)
         return 0
     if args.verify:
         problems = []

@@ -120,21 +120,32 @@ def fetch_command(need: Need, config: Mapping[str, Any]) -> str:
         return "no download source known: place it by hand"
     if need.path is None or source.relative_dest() is None:
         return f"uasbench fetch {source.name}"
-    relative = source.relative_dest()
-    if need.kind == "coco" and need.path.suffix == ".json":
-        relative = f"{relative}/{need.path.name}"
+    relative = str(fetched_path(need, config).relative_to(data_root(config)))
     path = str(need.path)
     if path.endswith("/" + relative):
         return f"uasbench fetch {source.name} --data-root {path[: -len(relative) - 1]}"
-    default = destination(source, data_root(config))
-    return f"uasbench fetch {source.name} (it fills {default}; point {need.key} there)"
+    return f"uasbench fetch {source.name} (it fills {fetched_path(need, config)}; point {need.key} there)"
+
+
+def fetched_path(need: Need, config: Mapping[str, Any]) -> Path | None:
+    """Where ``uasbench fetch`` puts the input under the config's data root (None for weights, which go to the
+    caches the weight resolution reads)."""
+    if need.path is None or need.source is None or need.source.relative_dest() is None:
+        return None
+    dest = destination(need.source, data_root(config))
+    return dest / need.path.name if need.kind == "coco" and need.path.suffix == ".json" else dest
 
 
 def missing_inputs(config: Mapping[str, Any], fetched_by_workflow: frozenset[str] = frozenset()) -> list[str]:
-    """One line per missing or incomplete input; sources in ``fetched_by_workflow`` are left to the DAG."""
+    """One line per missing or incomplete input; sources in ``fetched_by_workflow`` are left to the DAG, which
+    needs the config to name the places it fetches them to."""
     lines = []
     for need in config_needs(config):
         if need.source is not None and need.source.name in fetched_by_workflow:
+            target = fetched_path(need, config)
+            if target is not None and need.path != target:
+                lines.append(f"  {need.key} = {str(need.path)!r}, but the DAG fetches {need.source.name} into "
+                             f"{str(target)!r}: set {need.key} to that path")
             continue
         problem = need_problem(need)
         if problem is None:
