@@ -68,3 +68,17 @@ def test_paper_dag_plans_fetch_jobs_as_local_rules_feeding_the_dataset_markers(t
         assert f"output: {data}/.fetched/{source}.json" in out, source
     assert f"{data}/.fetched/mvtec.json" in out.split("rule predict:")[1]  # the predict job waits for the stamp
     assert not (data / ".fetched").exists()
+
+
+def test_fetching_dag_refuses_a_config_naming_other_places_than_it_fetches_to(tmp_path):
+    data = tmp_path / "data"
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", "config/paper.yaml", "--config", "fetch=True",
+         f"data_root={data}"], cwd=REPO, capture_output=True, text=True, timeout=600,
+        env={k: v for k, v in os.environ.items() if k != "UASBENCH_SKIP_ROOT_CHECK"})
+    out = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"datasets.mvtec-256.root = '/data/mvtec_anomaly_detection', but the DAG fetches mvtec into " \
+           f"'{data}/mvtec_anomaly_detection'" in out
+    assert "prompts_root = '/data/metauas_prompts'" in out and "datasets.goods-512.root" in out
+    assert not (data / ".fetched").exists()
