@@ -97,10 +97,12 @@ def http_download(url: str, part: Path, size: int | None, label: str, progress: 
         raise FetchError(f"download of {url} stopped at {got} of {size} bytes; run the same command again to resume")
 
 
-def hf_download(spec: FileSpec, part: Path) -> None:
-    """A Hugging Face file into ``part`` with huggingface_hub (its own progress bar, retries and $HF_ENDPOINT)."""
+def hf_download(spec: FileSpec, part: Path, progress: bool = True) -> None:
+    """A Hugging Face file into ``part`` with huggingface_hub (its own progress bar, resume and $HF_ENDPOINT)."""
     from huggingface_hub import hf_hub_download
+    from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
 
+    (enable_progress_bars if progress else disable_progress_bars)()
     staging = part.with_name(part.name + ".hf")
     try:
         got = hf_hub_download(spec.hf["repo"], spec.hf["file"], repo_type=spec.hf.get("type", "model"),
@@ -139,7 +141,7 @@ def mirrored(url: str, mirror: str | None) -> str:
 def download(spec: FileSpec, part: Path, label: str, mirror: str | None, progress: bool = True) -> None:
     """One file of the table into ``part`` by the route its origin needs; a mirror serves URL and Drive files."""
     if spec.hf:
-        hf_download(spec, part)
+        hf_download(spec, part, progress)
     elif spec.gdrive and not mirror:
         gdrive_download(spec, part, progress)
     else:
