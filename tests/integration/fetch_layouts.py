@@ -8,19 +8,24 @@ from uasbench.datasets.benchmarks.counts import OFFICIAL_COUNTS
 PIXEL = b"\x89PNG placeholder"
 
 
-def mvtec_members(drop: int = 0) -> dict[str, bytes]:
-    """MVTec AD at the archive root: <cls>/{train/good,test/good,test/crack,ground_truth/crack}; ``drop`` leaves
-    out that many training images of the first class (a half-extracted copy)."""
+def _mvtec_style(dataset: str, top: str, good: str, defect: str, image, mask, drop: int = 0) -> dict[str, bytes]:
+    """<top><cls>/{train/<good>,test/<good>,test/<defect>,ground_truth/<defect>} at the official counts;
+    ``image(cls, n)`` / ``mask(cls, n)`` name the files; ``drop`` training images of the first class left out."""
     members = {}
-    for i, (cls, counts) in enumerate(OFFICIAL_COUNTS["mvtec"].items()):
-        for n in range(counts.train_good - (drop if i == 0 else 0)):
-            members[f"{cls}/train/good/{n:03d}.png"] = PIXEL
-        for n in range(counts.test_good):
-            members[f"{cls}/test/good/{n:03d}.png"] = PIXEL
-        for n in range(counts.test_defective):
-            members[f"{cls}/test/crack/{n:03d}.png"] = PIXEL
-            members[f"{cls}/ground_truth/crack/{n:03d}_mask.png"] = PIXEL
+    for i, (cls, counts) in enumerate(OFFICIAL_COUNTS[dataset].items()):
+        for split, folder, count in (("train", good, counts.train_good - (drop if i == 0 else 0)),
+                                     ("test", good, counts.test_good), ("test", defect, counts.test_defective)):
+            for n in range(count):
+                members[f"{top}{cls}/{split}/{folder}/{image(cls, n)}"] = PIXEL
+                if folder == defect:
+                    members[f"{top}{cls}/ground_truth/{defect}/{mask(cls, n)}"] = PIXEL
     return members
+
+
+def mvtec_members(drop: int = 0) -> dict[str, bytes]:
+    """MVTec AD at the archive root (masks <stem>_mask.png); ``drop``: a half-extracted copy."""
+    return _mvtec_style("mvtec", "", "good", "crack", lambda c, n: f"{n:03d}.png", lambda c, n: f"{n:03d}_mask.png",
+                        drop)
 
 
 def visa_members() -> dict[str, bytes]:
@@ -44,14 +49,5 @@ def visa_members() -> dict[str, bytes]:
 def btad_members() -> dict[str, bytes]:
     """BTAD under BTech_Dataset_transformed/: 01 and 03 images .bmp, 02 .png; masks 01/02 .png, 03 .bmp."""
     image_ext, mask_ext = {"01": "bmp", "02": "png", "03": "bmp"}, {"01": "png", "02": "png", "03": "bmp"}
-    members = {}
-    for cls, counts in OFFICIAL_COUNTS["btad"].items():
-        top = f"BTech_Dataset_transformed/{cls}"
-        for n in range(counts.train_good):
-            members[f"{top}/train/ok/{n:04d}.{image_ext[cls]}"] = PIXEL
-        for n in range(counts.test_good):
-            members[f"{top}/test/ok/{n:04d}.{image_ext[cls]}"] = PIXEL
-        for n in range(counts.test_defective):
-            members[f"{top}/test/ko/{n:04d}.{image_ext[cls]}"] = PIXEL
-            members[f"{top}/ground_truth/ko/{n:04d}.{mask_ext[cls]}"] = PIXEL
-    return members
+    return _mvtec_style("btad", "BTech_Dataset_transformed/", "ok", "ko", lambda c, n: f"{n:04d}.{image_ext[c]}",
+                        lambda c, n: f"{n:04d}.{mask_ext[c]}")
