@@ -1,7 +1,6 @@
 # Config validation, the resolved config every CLI call reads, and the job lists (runs x datasets x seeds).
 import os
 import platform
-from pathlib import Path
 
 import yaml
 from snakemake.utils import available_cpu_count
@@ -44,25 +43,17 @@ if not _resolved.exists() or _resolved.read_text() != _text:
 SEEDED_PROMPTS = {"random", "random-per-image"}
 
 
-def check_dataset_roots():
-    for name, spec in config["datasets"].items():
-        if spec["kind"] != "synthetic-ad" and not Path(spec["root"]).is_dir():
-            raise WorkflowError(
-                f"datasets.{name}.root = {spec['root']!r} does not exist: point it at your {spec['kind']} folder "
-                f"(config: {workflow.configfiles[-1] if workflow.configfiles else 'config/config.yaml'})"
-            )
+# Every missing or incomplete input (dataset roots counted against the official counts, prompt files, COCO, weights)
+# in one message before the first job; inputs the DAG fetches itself (`fetch: true`) are left to the fetch jobs.
+if not os.environ.get("UASBENCH_SKIP_ROOT_CHECK") and workflow.is_main_process:
+    from uasbench.inputs.preflight import require_inputs
+    from uasbench.inputs.workflow import fetched_sources
 
-
-def check_prompts_root():
-    root = config.get("prompts_root")
-    if root and not Path(root).is_dir():
-        raise WorkflowError(f"prompts_root = {root!r} does not exist: point it at the official MetaUAS prompt files "
-                            "(the data/ folder of github.com/gaobb/MetaUAS), or remove the key to draw prompts")
-
-
-if not os.environ.get("UASBENCH_SKIP_ROOT_CHECK"):
-    check_dataset_roots()
-    check_prompts_root()
+    try:
+        require_inputs(config, workflow.configfiles[-1] if workflow.configfiles else "config/config.yaml",
+                       frozenset(fetched_sources(config)))
+    except UasbenchError as err:
+        raise WorkflowError(str(err))
 
 
 def run_datasets(run):
@@ -94,7 +85,7 @@ def dataset_marker(dataset):
     """The file whose existence means the dataset is ready (generated ones are built by a rule)."""
     if config["datasets"][dataset]["kind"] == "synthetic-ad":
         return [layout.dataset_marker(config, dataset)]
-    return []
+    return fetch_markers(dataset)  # workflow/rules/fetch.smk: the download stamps, when the config fetches
 
 
 # Threads for the multi-threaded rules (train, latency): the cores `--cores all` means; Snakemake caps them at --cores.

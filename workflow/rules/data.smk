@@ -28,6 +28,8 @@ rule synthetic_dataset:
 
 
 rule change_pairs:
+    input:
+        lambda wc: coco_markers(),
     output:
         layout.change_pairs_manifest(config),
     params:

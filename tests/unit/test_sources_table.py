@@ -1,0 +1,50 @@
+"""The shipped source table agrees with the configs and tools it serves: it parses, the prompt files the paper
+config names are all in it (by git blob SHA), its destinations are the folder names the paper config uses, and
+the hand-written git-blob hash is git's own."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from uasbench.inputs.download import file_digest
+from uasbench.inputs.preflight import config_needs
+from uasbench.inputs.sources import ARCHIVE_FORMATS, load_sources
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = load_sources(ROOT / "uasbench/inputs/sources.yaml")
+
+
+def test_every_source_has_a_place_a_checksum_or_manual_instructions():
+    for source in SOURCES.values():
+        assert source.manual or source.files, source.name
+        assert source.archive in (None, *ARCHIVE_FORMATS), source.name
+        assert source.dest.startswith(("{data}/", "{torch_hub}", "{clip_cache}")), source.name
+        for spec in source.files:
+            assert spec.checksum_kind == "record" or len(spec.checksum) >= 8, (source.name, spec.origin)
+
+
+def test_paper_config_prompt_files_and_roots_match_the_table():
+    config = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
+    prompt_files = {spec.path for spec in SOURCES["metauas-prompts"].files}
+    assert all(spec.checksum_kind == "git_blob" for spec in SOURCES["metauas-prompts"].files)
+    needs = list(config_needs(config, SOURCES))
+    assert len(next(n for n in needs if n.kind == "prompts").prompt_files) == 3 * 5 + 3  # 5 seeds + best-match
+    for need in needs:
+        assert set(need.prompt_files) <= prompt_files, set(need.prompt_files) - prompt_files
+        if need.source is not None and need.kind in ("dataset", "prompts", "coco") and need.path.suffix != ".json":
+            # `uasbench fetch NAME --data-root /data` fills exactly the folder the paper config names
+            assert str(need.path).endswith("/" + need.source.relative_dest()), need.key
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_git_blob_digest_is_gits_own(tmp_path):
+    sample = tmp_path / "oneprompt_seed1.json"
+    sample.write_bytes(b'{\n    "01": {"filename": "01/train/ok/0069.bmp"}\n}')
+    expected = subprocess.run(["git", "hash-object", str(sample)], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    assert file_digest(sample, "git_blob") == expected
