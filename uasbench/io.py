@@ -17,6 +17,7 @@ from uasbench.errors import OutputError, UasbenchError
 
 #: errno values of a full disk or an exhausted quota
 NO_SPACE = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
+_UNITS = ("bytes", "KiB", "MiB", "GiB", "TiB")
 
 
 def output_error(path: str | os.PathLike, err: OSError, needed: int | None = None,
@@ -46,12 +47,10 @@ def file_in_the_way(path: Path) -> Path | None:
 
 def human_bytes(count: int) -> str:
     """``1536`` -> ``1.5 KiB``: sizes in error messages."""
-    size = float(count)
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
+    size, power = float(count), 0
+    while size >= 1024 and power < len(_UNITS) - 1:
+        size, power = size / 1024, power + 1
+    return f"{count} bytes" if power == 0 else f"{size:.1f} {_UNITS[power]}"
 
 
 def _free_space(path: Path) -> str | None:
