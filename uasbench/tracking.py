@@ -245,17 +245,17 @@ def _check_writable(db: Path, uri: str) -> None:
     sees a read-only file, folder or file system, whoever runs it."""
     import sqlite3
 
-    with store_lock(uri), contextlib.closing(sqlite3.connect(str(db), isolation_level=None, timeout=30)) as con:
-        try:
+    try:  # the lock file beside the database is written too
+        with store_lock(uri), contextlib.closing(sqlite3.connect(str(db), isolation_level=None, timeout=30)) as con:
             version = con.execute("PRAGMA user_version").fetchone()[0]
             con.execute("BEGIN IMMEDIATE")
             try:
                 con.execute(f"PRAGMA user_version = {int(version)}")
             finally:
                 con.rollback()
-        except sqlite3.Error as err:
-            raise TrackingError(f"MLflow store {uri}: {db} cannot be written ({err}); make it writable, or point "
-                                "mlflow.tracking_uri at a store you can write") from err
+    except (sqlite3.Error, OSError) as err:
+        raise TrackingError(f"MLflow store {uri}: {db} cannot be written ({err}); make it writable, or point "
+                            "mlflow.tracking_uri at a store you can write") from err
 
 
 def _check_reachable(uri: str) -> None:
