@@ -36,7 +36,7 @@ def test_a_diverging_loss_names_its_batch_and_what_to_try(project, capsys):  # n
 
 def nan_in(state: dict, key: str) -> dict:
     state = dict(state)
-    state[key] = state[key].clone()
+    state[key] = state[key].contiguous().clone()  # (channels_last training stores strided tensors)
     state[key].view(-1)[:3] = float("nan")
     return state
 
@@ -72,3 +72,21 @@ def test_infinite_buffers_are_not_nan(where):
     check_finite_weights({"train_rec_range": torch.tensor([float("inf"), float("-inf")])}, where)
     with pytest.raises(CheckpointError, match=f"{where}: 1 weight tensors hold NaN values: w \\(1 of 2 values\\)"):
         check_finite_weights({"w": torch.tensor([1.0, float("nan")]), "n": torch.arange(3)}, where)
+
+
+def test_resuming_from_a_checkpoint_with_nan_weights_is_refused(project, capsys):  # noqa: F811
+    config, results = project
+    code, _, err = train(capsys, config)
+    assert code == 0, err
+    path = results / "models" / "m" / "checkpoint.pt"
+    state = torch.load(path, weights_only=True)
+    key = next(k for k, v in state["model"].items() if v.is_floating_point())
+    state["model"] = nan_in(state["model"], key)
+    torch.save(state, path)
+    before = path.read_bytes()
+    data = yaml.safe_load(config.read_text())
+    data["training"]["m"]["epochs"] = 2  # one more epoch: a resume from the damaged checkpoint
+    config.write_text(yaml.safe_dump(data))
+    code, _, err = train(capsys, config)
+    assert_clean_error(code, err, path, "hold NaN values", key, "--no-resume")
+    assert path.read_bytes() == before
