@@ -19,3 +19,17 @@ class CheckpointError(UasbenchError):
 
 class MetricInputError(UasbenchError):
     """Anomaly maps / masks / scores passed to the metrics are inconsistent or invalid."""
+
+
+class OutputError(UasbenchError):
+    """An output file or folder cannot be written: a file where a folder belongs, no permission, a full disk."""
+
+
+class TrainingDiverged(UasbenchError, FloatingPointError):
+    """The training loss became NaN or infinite; the message names the batch and what to try.
+
+    Also a FloatingPointError, what the loop raised before it had a name of its own."""
+
+
+class TrackingError(UasbenchError):
+    """The MLflow store cannot be opened or written (corrupt or misplaced database, read-only, unreachable server)."""

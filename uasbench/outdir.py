@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Callable, Iterator
 
-from uasbench.errors import ConfigError, UasbenchError
+from uasbench.errors import ConfigError, OutputError, UasbenchError
 from uasbench.io import make_temp_dir
 
 #: ``recognise(folder)`` returns None when ``folder`` is this command's own earlier output, else why it is not
@@ -116,7 +116,10 @@ def replaced_dir(target: str | os.PathLike, recognise: Recogniser, force: bool =
     target = check_replaceable_dir(target, recognise, force)
     staging = make_temp_dir(target.parent, prefix=staging_prefix(target))
     try:
-        yield staging
+        try:
+            yield staging
+        except OutputError as err:  # name the file as the user will look for it, not its hidden staging copy
+            raise OutputError(str(err).replace(str(staging), str(target))) from err
         check_replaceable_dir(target, recognise, force)  # the folder may have changed while we computed
         if target.exists():
             trash = make_temp_dir(target.parent, prefix=staging_prefix(target))

@@ -24,7 +24,8 @@ from typing import Any, Iterator
 from filelock import FileLock
 
 from uasbench import layout
-from uasbench.errors import ConfigError, UasbenchError
+from uasbench.errors import ConfigError, TrackingError, UasbenchError
+from uasbench.io import file_in_the_way, os_error_in, output_error
 from uasbench.provenance import NOT_INSTALLED, git_commit, git_dirty, package_versions
 
 EXPERIMENT_PREFIX = "uasbench"
@@ -33,6 +34,10 @@ PROXIED = "mlflow-artifacts:/"
 DEFAULT_ARTIFACT_DIR = "mlflow-artifacts"
 # MLflow 3 opens an experiment of unknown kind on its GenAI pages; this kind opens on the runs table.
 EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+#: MLflow's HTTP settings where the user set none: its defaults retry a dead server for 255 s before failing
+MLFLOW_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+SERVER_PROBE_TIMEOUT_S = 5.0
+SQLITE_HEADER = b"SQLite format 3\0"
 
 
 def tracking_uri_for(config: dict) -> str:
@@ -96,6 +101,8 @@ def _client(uri: str):
     import mlflow
 
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    for name, value in MLFLOW_HTTP_DEFAULTS.items():
+        os.environ.setdefault(name, value)
     mlflow.set_tracking_uri(uri)
     return mlflow.MlflowClient(tracking_uri=uri)
 
@@ -156,7 +163,7 @@ def log_result(uri: str, experiment: str, key: str, params: dict[str, Any], metr
     """
     db = _db_path(uri)
     root = artifact_dir or (db.parent / DEFAULT_ARTIFACT_DIR if db else None)
-    with store_lock(uri):
+    with store_lock(uri), store_errors(uri):
         client = _client(uri)
         exp_id = _experiment_id(client, experiment, proxied=root is not None)
         earlier = runs_with_key(client, exp_id, key)
@@ -219,12 +226,90 @@ def search_runs(uri: str, experiments: list[str] | None = None):
     """All live runs as a DataFrame (``params.*``, ``metrics.*``, ``tags.*`` columns)."""
     import mlflow
 
-    mlflow.set_tracking_uri(uri)
-    if experiments is None:
-        experiments = [e.name for e in mlflow.MlflowClient(uri).search_experiments()]
-    if not experiments:
-        raise ConfigError(f"no experiments in the MLflow store {uri}")
-    return mlflow.search_runs(experiment_names=experiments, run_view_type=1)  # ACTIVE_ONLY
+    with store_errors(uri):
+        mlflow.set_tracking_uri(uri)
+        if experiments is None:
+            experiments = [e.name for e in mlflow.MlflowClient(uri).search_experiments()]
+        if not experiments:
+            raise ConfigError(f"no experiments in the MLflow store {uri}")
+        return mlflow.search_runs(experiment_names=experiments, run_view_type=1)  # ACTIVE_ONLY
+
+
+def check_store(uri: str) -> None:
+    """Fail in seconds, naming the store, where MLflow would retry for minutes and end in a traceback: a sqlite
+    database that is a folder, not a database or read-only, a folder that cannot hold one, an unreachable server."""
+    db = _db_path(uri)
+    if db is None:
+        if uri.startswith(("http://", "https://")):
+            _check_reachable(uri)
+        return
+    if db.is_dir():
+        raise TrackingError(f"MLflow store {uri}: {db} is a folder, not a database file; move it aside or set "
+                            "mlflow.tracking_uri")
+    if not db.exists():
+        if (blocker := file_in_the_way(db.parent)) is not None:
+            raise TrackingError(f"MLflow store {uri}: cannot create {db}: {blocker} is a file, not a folder")
+        folder = next(p for p in db.parents if p.is_dir())
+        if not os.access(folder, os.W_OK):
+            raise TrackingError(f"MLflow store {uri}: cannot create {db}: {folder} is read-only")
+        return
+    with db.open("rb") as file:
+        header = file.read(len(SQLITE_HEADER))
+    if header and header != SQLITE_HEADER:
+        raise TrackingError(f"MLflow store {uri}: {db} is not an SQLite database (damaged, or another file); move "
+                            "it aside to start a new store, or restore it from a copy")
+    _check_writable(db, uri)
+
+
+def _check_writable(db: Path, uri: str) -> None:
+    """Take the write lock and rewrite one header value in a transaction rolled back at once: the one test that
+    sees a read-only file, folder or file system, whoever runs it."""
+    import sqlite3
+
+    try:  # the lock file beside the database is written too
+        with store_lock(uri), contextlib.closing(sqlite3.connect(str(db), isolation_level=None, timeout=30)) as con:
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                con.execute(f"PRAGMA user_version = {int(version)}")
+            finally:
+                con.rollback()
+    except (sqlite3.Error, OSError) as err:
+        raise TrackingError(f"MLflow store {uri}: {db} cannot be written ({err}); make it writable, or point "
+                            "mlflow.tracking_uri at a store you can write") from err
+
+
+def _check_reachable(uri: str) -> None:
+    """A server that does not answer within seconds is an error now; any HTTP answer means it is there."""
+    import requests
+
+    try:
+        requests.get(f"{uri.rstrip('/')}/health", timeout=SERVER_PROBE_TIMEOUT_S)
+    except requests.exceptions.RequestException as err:
+        raise TrackingError(f"MLflow tracking server {uri} is unreachable ({type(err).__name__}); start it "
+                            f"('mlflow server ...') or fix mlflow.tracking_uri") from err
+
+
+@contextlib.contextmanager
+def store_errors(uri: str) -> Iterator[None]:
+    """MLflow, database, network and file errors while using the store, as one TrackingError line naming it."""
+    from mlflow.exceptions import MlflowException
+    from requests.exceptions import RequestException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except UasbenchError:
+        raise
+    except (MlflowException, SQLAlchemyError, RequestException) as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise TrackingError(f"MLflow store {uri}: {first[:300]}") from err
+    except Exception as err:
+        cause = os_error_in(err)
+        if cause is None:
+            raise
+        what = output_error(cause.filename, cause) if cause.filename else cause.strerror or cause
+        raise TrackingError(f"MLflow store {uri}: {what}") from err
 
 
 def flatten(prefix: str, obj: Any) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 import torch
 
 from uasbench.errors import CheckpointError, ConfigError
+from uasbench.training.checkpoint import check_finite_weights
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,7 @@ def load_state_dict_file(path: Path) -> dict[str, torch.Tensor]:
             state = state[key]
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError(f"weights file {str(path)!r} does not hold a state dict of tensors")
+    check_finite_weights(dict(state), f"weights file {str(path)!r}")
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 

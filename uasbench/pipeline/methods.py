@@ -14,6 +14,7 @@ from uasbench.errors import CheckpointError
 from uasbench.methods import create
 from uasbench.methods.registry import method_class
 from uasbench.methods.state_dicts import listed
+from uasbench.training.checkpoint import check_finite_weights
 
 
 def model_dir(config: dict, model_name: str) -> Path:
@@ -56,6 +57,7 @@ def load_trained_method(config: dict, model_name: str, device: torch.device, ove
         raise CheckpointError(f"{path}: not a uasbench model file (expected a dict with 'method' and 'state_dict')")
     if state["method"] != entry["method"]:
         raise CheckpointError(f"{path}: holds a {state['method']!r} model, config expects {entry['method']!r}")
+    check_finite_weights(state["state_dict"], str(path), f"; retrain it with 'uasbench train {model_name} --no-resume'")
     kwargs = {**method_kwargs(entry), **(overrides or {})}
     # the file carries the encoder weights too, so no pretrained weights need resolving (nor a random-weights
     # warning); a method without the constructor argument (e.g. a plug-in with no pretrained part) has none to skip

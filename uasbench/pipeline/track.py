@@ -18,6 +18,7 @@ from uasbench.io import read_json_object, write_json
 from uasbench.reports.collect import efficiency_for, read_metrics, run_metrics
 from uasbench.tracking import (
     artifact_root,
+    check_store,
     environment_tags,
     experiment_name,
     flatten,
@@ -107,6 +108,7 @@ def track_all(config: dict, out: str | Path, files: Sequence[str | Path] | None 
     main, copies = sort_metric_files(config, files)
     if not main:
         raise DataError(f"no metrics files given, nor any under {layout.metrics_dir(config)}")
+    check_store(uri)
     with tempfile.TemporaryDirectory(prefix="uasbench-track-") as scratch:
         config_file = Path(scratch) / "config.yaml"
         config_file.write_text(yaml.safe_dump(config, sort_keys=False))

@@ -17,7 +17,7 @@ import torch
 
 from uasbench import layout
 from uasbench.errors import ConfigError
-from uasbench.io import atomic_path, check_creatable_dir, write_json
+from uasbench.io import check_creatable_dir, save_torch, write_json
 from uasbench.methods import create
 from uasbench.methods.registry import method_class
 from uasbench.pipeline.methods import method_kwargs, model_dir
@@ -68,8 +68,7 @@ def run_training(config: dict, model_name: str, device: torch.device, resume: bo
     final = {"method": entry["method"], "model": model_name, "state_dict": method.model.state_dict(),
              "weight_source": method.weight_source, "entry": entry}
     if is_main_process():  # under torchrun rank 0 alone writes the files (every rank holds the same weights)
-        with atomic_path(out / layout.MODEL_FILE) as tmp:
-            torch.save(final, tmp)
+        save_torch(out / layout.MODEL_FILE, final)
     summary = {"model": model_name, "method": entry["method"], "history": history, "tier": config["tier"],
                "weight_source": method.weight_source, "params": method.parameter_counts(),
                "train_seconds_this_invocation": time.perf_counter() - t0, "n_train_items": len(dataset),

@@ -20,12 +20,13 @@ import torch
 from torch import nn
 
 from uasbench.errors import CheckpointError
-from uasbench.io import atomic_path
+from uasbench.io import save_torch
 
 #: TrainSpec fields that describe how a run executes, not what it computes: never part of the resume check
 EXECUTION_FIELDS = ("workers", "gpus", "compile")
 #: spec fields added after checkpoints were first written, with the value an older checkpoint implicitly used
 SPEC_DEFAULTS_OF_OLD_CHECKPOINTS = {"precision": "fp32"}
+MAX_NAMED = 5  # tensors named in an error, then how many more
 
 
 def rng_state() -> dict[str, Any]:
@@ -53,8 +54,7 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer, scheduler, epoch: i
              "epoch": epoch, "rng": states[0], "history": history, "meta": meta}
     if len(states) > 1:
         state["rng_by_rank"] = states
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+    save_torch(path, state)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -63,6 +63,20 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises UnpicklingError / RuntimeError / EOFError for bad files
         raise CheckpointError(f"{path}: cannot load training checkpoint ({type(err).__name__}: {err})") from err
+
+
+def check_finite_weights(state: Any, source: str, advice: str = "") -> None:
+    """Refuse weights holding NaN (a diverged training, a damaged file or conversion), naming ``source`` and the
+    tensors: they would give NaN anomaly maps far from the cause. Infinite values pass: a buffer may hold them as
+    "not set yet" (e.g. a reconstruction range before calibration)."""
+    if not isinstance(state, dict):
+        return
+    bad = [f"{key} ({int(torch.isnan(value).sum())} of {value.numel()} values)" for key, value in state.items()
+           if isinstance(value, torch.Tensor) and value.is_floating_point() and bool(torch.isnan(value).any())]
+    if bad:
+        more = f", … ({len(bad) - MAX_NAMED} more)" if len(bad) > MAX_NAMED else ""
+        raise CheckpointError(f"{source}: {len(bad)} weight tensors hold NaN values: "
+                              f"{', '.join(bad[:MAX_NAMED])}{more}{advice}")
 
 
 def resume_settings(spec: dict[str, Any], meta: dict[str, Any] | None) -> dict[str, Any]:
@@ -82,6 +96,8 @@ def restore(path: Path, model: nn.Module, optimizer, scheduler, settings: dict[s
         raise CheckpointError(f"{path}: not a uasbench training checkpoint (no 'model' entry); "
                               "delete it or pass --no-resume to start over")
     check_resume_settings(path, state, settings)
+    check_finite_weights(state["model"], str(path), "; the run diverged before this checkpoint: start over with "
+                         "'uasbench train --no-resume' (and a lower lr)")
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as err:

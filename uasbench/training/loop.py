@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from uasbench import layout
+from uasbench.errors import TrainingDiverged
 from uasbench.precision import autocast, check_precision, precision_flags, precision_note
 from uasbench.training.batches import collate, default_workers, make_loader, to_device
 from uasbench.training.checkpoint import (
@@ -142,10 +143,11 @@ class TrainStep:
 
 class LossLog:
     """Per-batch losses, read from the device every ``read_every`` batches (1 on a CPU, where reading is free):
-    the running sum of loss x items, and a non-finite loss reported with its exact batch, as if read at once."""
+    the running sum of loss x items, and a non-finite loss reported with its exact batch, as if read at once,
+    followed by ``advice`` (what to change)."""
 
-    def __init__(self, desc: str, read_every: int) -> None:
-        self.desc, self.read_every = desc, read_every
+    def __init__(self, desc: str, read_every: int, advice: str = "") -> None:
+        self.desc, self.read_every, self.advice = desc, read_every, advice
         self.total, self.seen = 0.0, 0
         self.pending: list[tuple[torch.Tensor, int, str]] = []
 
@@ -159,13 +161,15 @@ class LossLog:
         return True
 
     def read(self) -> None:
-        """Bring the totals up to date (one device sync); a non-finite loss raises, naming its batch."""
+        """Bring the totals up to date (one device sync); a non-finite loss raises TrainingDiverged, naming its
+        batch."""
         if not self.pending:
             return
         values = torch.stack([loss.float() for loss, _, _ in self.pending]).tolist()
         for value, (_, items, where) in zip(values, self.pending):
             if not math.isfinite(value):
-                raise FloatingPointError(f"[{self.desc}] non-finite loss {value} at {where}")
+                raise TrainingDiverged(f"[{self.desc}] non-finite loss {value} at {where}: training diverged "
+                                       f"(no checkpoint of this epoch was written){self.advice}")
             if items:
                 self.total += value * items
                 self.seen += items
@@ -225,7 +229,8 @@ def _run_epoch(step: TrainStep, loader, epoch: int, spec: TrainSpec, dist: DistI
 
     loader.batch_sampler.set_epoch(epoch)
     step.model.train()
-    log, t0 = LossLog(step.desc, LOSS_READ_EVERY if step.device.type == "cuda" else 1), time.perf_counter()
+    log = LossLog(step.desc, LOSS_READ_EVERY if step.device.type == "cuda" else 1, divergence_advice(spec))
+    t0 = time.perf_counter()
     # in a log file (no TTY) a bar line every 30 s instead of every batch keeps Snakemake logs readable
     bar = tqdm(zip(loader.batch_sampler.shares(), loader), total=len(loader), leave=False,
                desc=f"{step.desc} epoch {epoch + 1}/{spec.epochs}", disable=not dist.is_main,
@@ -239,6 +244,17 @@ def _run_epoch(step: TrainStep, loader, epoch: int, spec: TrainSpec, dist: DistI
     bar.close()
     total, seen = all_sum([log.total, log.seen], step.device)
     return total, int(seen), time.perf_counter() - t0
+
+
+def divergence_advice(spec: TrainSpec) -> str:
+    """What to try when the loss becomes NaN/inf, given the settings that ran (appended to the error)."""
+    tips = [f"a lower lr (now {spec.lr:g})"]
+    if spec.precision != "fp32":
+        tips.append(f"precision fp32 (now {spec.precision})")
+    if not spec.grad_clip:
+        tips.append("a grad_clip (e.g. 1.0)")
+    tips.append("checking the training data for NaN/inf values")
+    return "; try " + ", ".join(tips)
 
 
 def _notes(spec: TrainSpec, device: torch.device, dist: DistInfo) -> list[str]:

@@ -23,9 +23,10 @@ import torch
 from torch import nn
 
 from uasbench.errors import CheckpointError
-from uasbench.io import atomic_path
+from uasbench.io import save_torch
 from uasbench.methods.state_dicts import OFFICIAL_SAFE_GLOBALS, listed
 from uasbench.methods.state_dicts import check_state_dict as check_keys
+from uasbench.training.checkpoint import check_finite_weights
 
 #: (official prefix, uasbench prefix); ``{}`` is a block/layer index, ``{encoder}`` the encoder's inner prefix
 PREFIX_RULES: tuple[tuple[str, str], ...] = (
@@ -95,6 +96,7 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     bad = [str(k) for k, v in obj.items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)]
     if bad:
         raise CheckpointError(f"checkpoint {path} is not a tensor state dict: non-tensor entries {listed(bad)}")
+    check_finite_weights(dict(obj), f"checkpoint {path}")
     return dict(obj)
 
 
@@ -163,7 +165,6 @@ def convert_official_checkpoint(in_path: str | os.PathLike, out_path: str | os.P
         model = MetaUASModel(create_backbone("efficientnet_b4", taps="metauas", pretrained=False))
     state = official_to_uasbench(official, model, source=f"checkpoint {in_path}")
     model.load_state_dict(state, strict=True)
-    with atomic_path(out_path) as tmp:
-        torch.save(model.state_dict(), tmp)
+    save_torch(out_path, model.state_dict())
     counts = {"tensors": len(state), "parameters": sum(p.numel() for p in model.parameters())}
     return counts

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
 from typing import Mapping
 
 import torch
 from torch import nn
 
 from uasbench.errors import CheckpointError, UasbenchError
-from uasbench.io import atomic_path
+from uasbench.io import save_torch
 from uasbench.methods.metauas.convert import read_state_dict
 from uasbench.methods.state_dicts import check_state_dict, listed
 
@@ -155,6 +154,5 @@ def convert_official_checkpoint(method: str, in_path: str | os.PathLike, out_pat
         raise CheckpointError(f"checkpoint {in_path}: its layout {layout} builds no {method} model ({err})") from err
     state = official_to_uasbench(official, method, built.model, source=f"checkpoint {in_path}")
     built.model.load_state_dict(state, strict=True)
-    with atomic_path(Path(out_path)) as tmp:
-        torch.save(built.model.state_dict(), tmp)
+    save_torch(out_path, built.model.state_dict())
     return {**layout, "tensors": len(state), "parameters": sum(p.numel() for p in built.model.parameters())}
