@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from uasbench.errors import ConfigError
 from uasbench.reports.build import paper_vs_reproduced
 from uasbench.reports.paper_numbers import lookup
-from uasbench.reports.paper_protocol import run_protocols, table_protocol
+from uasbench.reports.paper_protocol import paper_row, run_protocols, table_protocol
 
 
 def _config() -> dict:
@@ -86,3 +87,76 @@ def test_protocol_copies_join_the_metrics_file_of_their_job(tmp_path):
         main, copies = sort_metric_files(config, given)
         assert main == {("mvtec-224", "uniad", 0): files[0], ("mvtec-224", "uniad", 1): files[1]}
         assert copies == {("mvtec-224", "uniad", 0): {"uniad-compat": files[2], "metauas-compat": files[3]}}
+
+
+# Runs of config/paper.yaml that no paper table prints (ours, or a setting the papers do not report).
+NO_PAPER_COUNTERPART = {"metauas-agnostic", "prompt-diff", "prompt-diff-feat", "random", "abl4-trainnorm"}
+
+
+def _paper_config() -> dict:
+    from uasbench.config import load_config
+
+    return load_config(Path(__file__).resolve().parents[2] / "config" / "paper.yaml")
+
+
+def _compared_runs(config: dict) -> set[tuple[str, str]]:
+    """(protocol, run) of every run that has a row in a table comparing with a paper."""
+    return {(table_protocol(name, spec), run) for name, spec in config["tables"].items() if spec.get("paper_table")
+            for run in spec["runs"] if paper_row(config, spec, run)}
+
+
+def test_every_paper_config_run_with_a_paper_counterpart_has_a_row_whose_numbers_exist():
+    from uasbench.reports.build import DEFAULT_COLUMNS, PAPER_DATASET_OF_KIND
+
+    config = _paper_config()
+    compared = {run for _, run in _compared_runs(config)}
+    assert compared == set(config["runs"]) - NO_PAPER_COUNTERPART
+    for name, spec in config["tables"].items():
+        if not spec.get("paper_table"):
+            continue
+        paper = spec["paper_table"].split("_", 1)[0]
+        for run in spec["runs"]:
+            row = paper_row(config, spec, run)
+            if run in NO_PAPER_COUNTERPART:
+                assert row is None, (name, run)
+                continue
+            for ds in config["runs"][run]["datasets"]:
+                kind = config["datasets"][ds]
+                paper_ds = kind.get("paper_dataset") or PAPER_DATASET_OF_KIND[kind["kind"]]
+                for column in spec.get("columns", DEFAULT_COLUMNS):
+                    lookup(paper, spec["paper_table"], paper_ds, row, column)  # ConfigError when it is missing
+
+
+def test_paper_rows_override_the_runs_row_only_in_their_table():
+    config = _config()
+    config["tables"]["ablation"] = {"title": "A", "paper_table": "metauas_tab3a", "runs": ["metauas"],
+                                    "paper_rows": {"metauas": "align_soft_concat"}}
+    assert paper_row(config, config["tables"]["ablation"], "metauas") == "align_soft_concat"
+    assert paper_row(config, config["tables"]["t1"], "metauas") == "metauas"
+    df = pd.DataFrame({"run": ["metauas"], "dataset": ["mvtec-256"], "seed": [1], "weight_source": ["file"],
+                       "metric_protocol": ["official"], "protocol.metauas-compat.P-AP": [0.5]})
+    frame = paper_vs_reproduced(config, df, {**config["tables"]["ablation"], "columns": ["P-AP"]}, "ablation").frame()
+    assert frame[["Dataset", "Paper", "Reproduced", "Δ"]].values.tolist() == [["mvtec-256", "59.6", "50.0", "-9.6"]]
+
+
+def test_paper_rows_must_name_runs_of_their_table():
+    from uasbench.config import validate_config
+
+    config = _paper_config()
+    config["tables"]["metauas_tab3a"]["paper_rows"] = {"abl-b6": "effnet_b6_freeze"}
+    with pytest.raises(ConfigError, match=r"tables.metauas_tab3a.paper_rows names 'abl-b6'"):
+        validate_config(config)
+
+
+def test_paper_dry_run_plans_the_paper_protocol_evaluation_of_every_compared_run(tmp_path, monkeypatch):
+    from tests.cluster.test_gpu_requests import planned_jobs
+
+    monkeypatch.setenv("UASBENCH_SKIP_ROOT_CHECK", "1")
+    config = _paper_config()
+    planned = set()
+    for job in planned_jobs(config, tmp_path):
+        if job["rule"] == "evaluate_paper_protocol":
+            wildcards = dict(item.split("=", 1) for item in job["wildcards"].split(", "))
+            planned.add((wildcards["protocol"], wildcards["run"]))
+    assert planned == _compared_runs(config)
+    assert ("metauas-compat", "abl-frac10") in planned and ("uniad-compat", "abl4-depth6") in planned

@@ -8,7 +8,7 @@ import pandas as pd
 
 from uasbench.io import write_text
 from uasbench.reports.collect import METRICS, categories_of, collect_runs, efficiency_for
-from uasbench.reports.paper_protocol import metric_column, table_protocol
+from uasbench.reports.paper_protocol import metric_column, paper_row, table_protocol
 from uasbench.reports.tables import (NO_NUMBER, Table, fmt_percent, fmt_plain, mean_std, to_csv, to_html, to_json,
                                      to_latex, to_markdown)
 
@@ -117,15 +117,15 @@ def efficiency_table(config: dict, df: pd.DataFrame, spec: dict) -> Table:
                                  "I-AUROC", "P-AUROC", "P-AP"], rows, notes)
 
 
-def paper_latency(paper_row: str | None) -> float | None:
-    """MetaUAS Tab 2's forward time of ``paper_row`` (None when the row is not in that table)."""
+def paper_latency(row_id: str | None) -> float | None:
+    """MetaUAS Tab 2's forward time of the row ``row_id`` (None when the row is not in that table)."""
     from uasbench.errors import ConfigError
     from uasbench.reports.paper_numbers import lookup
 
-    if not paper_row:
+    if not row_id:
         return None
     try:
-        return lookup("metauas", "metauas_tab2", "mvtec", paper_row, "latency_ms")
+        return lookup("metauas", "metauas_tab2", "mvtec", row_id, "latency_ms")
     except ConfigError:
         return None
 
@@ -144,8 +144,8 @@ def paper_vs_reproduced(config: dict, df: pd.DataFrame, spec: dict, name: str = 
     for ds_name, ds in config["datasets"].items():
         paper_ds = ds.get("paper_dataset") or PAPER_DATASET_OF_KIND.get(ds["kind"])
         for run in spec["runs"]:
-            row_id = config["runs"][run].get("paper_row")
-            if not row_id:
+            row_id = paper_row(config, spec, run)
+            if not row_id or ds_name not in config["runs"][run].get("datasets", config["datasets"]):
                 continue
             sub = df[(df["run"] == run) & (df["dataset"] == ds_name)]
             for metric in spec.get("columns", DEFAULT_COLUMNS):
