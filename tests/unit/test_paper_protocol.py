@@ -42,13 +42,14 @@ def test_delta_reads_the_paper_protocol_metrics_not_the_official_ones():
     df = pd.DataFrame({"run": ["metauas", "metauas"], "dataset": ["mvtec-256"] * 2, "seed": [1, 3],
                        "weight_source": ["file"] * 2, "metric_protocol": ["official"] * 2,
                        "I-AUROC": [0.10, 0.20], "protocol.metauas-compat.I-AUROC": [0.90, 0.92],
-                       "protocol.uniad-compat.I-AUROC": [0.5, 0.5]})
+                       "protocol.uniad-compat.I-AUROC": [0.5, 0.5],
+                       "protocol.metauas-compat.image_score": ["given", "given"], "image_score": ["given"] * 2})
     spec = {**config["tables"]["t1"], "columns": ["I-AUROC"]}
     table = paper_vs_reproduced(config, df, spec, "t1")
     frame = table.frame()
     row = frame[(frame["Method"] == "metauas") & (frame["Dataset"] == "mvtec-256")].iloc[0]
     paper = lookup("metauas", "metauas_tab1", "mvtec", "metauas", "I-AUROC")
-    assert row["Protocol"] == "metauas-compat"
+    assert row["Protocol"] == "metauas-compat" and row["Score"] == "given"
     assert row["Reproduced"] == "91.0"
     assert float(row["Δ"]) == pytest.approx(91.0 - paper, abs=0.051)
     assert any("metauas-compat" in note for note in table.notes)
@@ -58,7 +59,7 @@ def test_delta_reads_the_paper_protocol_metrics_not_the_official_ones():
 
 def test_track_logs_the_paper_protocol_means_beside_the_main_metrics(tmp_path):
     from uasbench.errors import DataError
-    from uasbench.pipeline.track import protocol_metrics
+    from uasbench.pipeline.track import image_score_tags, protocol_metrics
 
     path = tmp_path / "metrics_uniad-compat" / "mvtec-224" / "uniad" / "seed0.json"
     path.parent.mkdir(parents=True)
@@ -67,6 +68,11 @@ def test_track_logs_the_paper_protocol_means_beside_the_main_metrics(tmp_path):
     assert protocol_metrics({"uniad-compat": path}) == {"protocol.uniad-compat.I-AUROC": 0.9,
                                                         "protocol.uniad-compat.P-AP": None}
     assert protocol_metrics({}) == {}
+    path.write_text(json.dumps({"protocol": "uniad-compat", "mean": {"I-AUROC": 0.9},
+                                "per_category": {"bottle": {"I-AUROC": 0.9}},
+                                "meta": {"evaluation": {"image_score": "avgpool16"}}}))
+    assert image_score_tags({"meta": {}}, {"uniad-compat": path}) == {
+        "image_score": "unknown", "protocol.uniad-compat.image_score": "avgpool16"}
     path.write_text(json.dumps({"protocol": "official", "mean": {"I-AUROC": 0.9},
                                 "per_category": {"bottle": {"I-AUROC": 0.9}}}))
     with pytest.raises(DataError, match="its folder says 'uniad-compat'"):
@@ -110,7 +116,10 @@ def test_every_paper_config_run_with_a_paper_counterpart_has_a_row_whose_numbers
 
     config = _paper_config()
     compared = {run for _, run in _compared_runs(config)}
-    assert compared == set(config["runs"]) - NO_PAPER_COUNTERPART
+    in_paper_tables = {run for spec in config["tables"].values() if spec.get("paper_table") for run in spec["runs"]}
+    assert compared == in_paper_tables - NO_PAPER_COUNTERPART
+    assert {run for run in config["runs"] if run.startswith(("abl", "onenip"))} <= compared  # ablations, sizes, merged
+    assert NO_PAPER_COUNTERPART <= set(config["runs"])
     for name, spec in config["tables"].items():
         if not spec.get("paper_table"):
             continue
