@@ -50,6 +50,9 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
         for run in table["runs"]:
             if run not in config["runs"]:
                 raise ConfigError(f"{source}: tables.{name}.runs names unknown run {run!r}")
+        for run in table.get("paper_rows", {}):
+            if run not in table["runs"]:
+                raise ConfigError(f"{source}: tables.{name}.paper_rows names {run!r}, which is not one of its runs")
         for ds in table.get("datasets", []):
             if ds not in config["datasets"]:
                 raise ConfigError(f"{source}: tables.{name}.datasets names unknown dataset {ds!r}")

@@ -76,6 +76,12 @@ def test_track_logs_only_the_given_files_with_their_protocol_copies(tmp_path, ca
     runs = search_runs(f"sqlite:///{results / 'mlflow.db'}")
     assert list(runs["tags.uasbench.key"]) == ["random|d|seed0"]
     assert runs["metrics.protocol.uniad-compat.P-AP"].iloc[0] == 0.25
+    assert runs["tags.protocol.uniad-compat.image_score"].iloc[0] == "unknown"  # these files record none
+    from uasbench.config import load_config
+    from uasbench.reports.collect import collect_runs
+
+    collected = collect_runs(load_config(config))
+    assert collected[["image_score", "protocol.uniad-compat.image_score"]].values.tolist() == [["unknown", "unknown"]]
     code, err = _track(capsys, config, out)  # no files: everything under the results folder
     assert code == 0, err
     assert sorted(r["key"] for r in json.loads(out.read_text())["runs"]) == ["random|d|seed0", "random|d|seed1"]

@@ -188,5 +188,8 @@ def check_output(path: str | os.PathLike, what: str, inputs: dict[str, str | os.
     if file and path.is_dir():
         raise UasbenchError(f"{what} {path} is an existing folder; give a file path")
     for folder in ([path.parent] if file else [path, path.parent] if whole else [path]):
-        check_creatable_dir(folder)
+        try:
+            check_creatable_dir(folder)
+        except UasbenchError as err:  # name the output the user gave, not only the folder that blocks it
+            raise type(err)(f"{what} {path}: {err}") from None
     check_apart(path, what, inputs or {})

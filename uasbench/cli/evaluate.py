@@ -30,17 +30,17 @@ def register(subparsers) -> None:
                         help="metric definitions to use")
     parser.add_argument("--image-score", default=None, choices=("given", "max", "avgpool16"),
                         help="image score: the file's 'scores', the max of each map, or the max of its "
-                             "16x16 average-pooled map (UniAD/OneNIP); default: 'given', but the protocol's own "
-                             "score for uniad-compat (avgpool16)")
+                             "16x16 average-pooled map (UniAD/OneNIP); default: 'given' (official), and for "
+                             "metauas-compat / uniad-compat the evaluator's own rule (max / avgpool16), read from "
+                             "'scores' where meta.json's method computes exactly that")
 
 
 def run(args: argparse.Namespace) -> int:
     """Compute the seven metrics of one predictions folder under the chosen protocol and write the metrics JSON."""
-    from uasbench.pipeline.evaluate import default_image_score, evaluate_predictions, format_result
+    from uasbench.pipeline.evaluate import evaluate_predictions, format_result
 
     check_output(args.out, "--out", {"--pred": args.pred}, file=True)
-    image_score = args.image_score or default_image_score(args.protocol)
-    result = evaluate_predictions(args.pred, args.out, protocol=args.protocol, image_score=image_score)
-    print(format_result(result, image_score))
+    result = evaluate_predictions(args.pred, args.out, protocol=args.protocol, image_score=args.image_score)
+    print(format_result(result, result.meta["evaluation"]["image_score"]))
     print(f"wrote {args.out}")
     return 0

@@ -41,6 +41,10 @@ class Method:
     #: True for methods that keep a memory fitted once per category on its k prompt images (PatchCore, WinCLIP+,
     #: prompt-diff): with fixed prompts they predict from that memory and get no prompt batch
     uses_memory: ClassVar[bool] = False
+    #: how ``predict``'s image score derives from its own map, as a ``metrics.scores`` rule ("max", "avgpool16"),
+    #: or None when it does not (PatchCore's unsmoothed patch max, CLIP's class token, ...). A paper evaluator whose
+    #: rule it is then reads the float32 score instead of recomputing it from the float16-stored map
+    image_score_rule: ClassVar[str | None] = None
     #: True for methods ``uasbench train`` trains (the only methods a config's ``training.<name>.method`` may name)
     trainable: ClassVar[bool] = False
     #: the method's TrainSpec defaults (epochs, lr, grad_clip, ...); a training entry's keys override them

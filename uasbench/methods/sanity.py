@@ -55,6 +55,7 @@ class PromptDifference(FitsMemory, Method):
     """Query − prompt difference map: no learning, no matching, no alignment."""
 
     shots = 1
+    image_score_rule = "max"
 
     def __init__(self, space: str = "pixel", backbone: str = "tf_efficientnet_lite0", taps: str = "metauas",
                  weights: str | None = None, pretrained: bool = True, smoothing_sigma: float = 4.0) -> None:

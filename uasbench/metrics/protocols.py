@@ -5,8 +5,9 @@
   No normalisation and no "flip AUROC when < 0.5".
 - ``metauas-compat``: the MetaUAS evaluator (eval_metric/sklearn_metric.py) reproduced like for like:
   pixel maps min-max normalised per category in float32 (image score = max of the normalised map
-  unless scores are given), AUROC replaced by 1 - AUROC when below 0.5, CFlow-style 200-threshold
-  AUPRO with the kept FPRs rescaled to [0, 1]. Use it only to compare with the paper's numbers.
+  unless scores are given; ``uasbench evaluate`` gives a method's own only where it is that max), AUROC
+  replaced by 1 - AUROC when below 0.5, CFlow-style 200-threshold AUPRO with the kept FPRs rescaled to
+  [0, 1]. Use it only to compare with the paper's numbers.
 - ``uniad-compat``: the UniAD / OneNIP evaluator (utils/eval_helper.py of zhiyuanyou/UniAD and gaobb/OneNIP): no
   normalisation, image score = max of the 16x16 average-pooled map (stride 1, no padding) unless scores are given,
   AUROC flipped when below 0.5, AP as scikit-learn (OneNIP). UniAD/OneNIP print no F1-max or AUPRO (OneNIP's are
@@ -41,6 +42,9 @@ class Protocol:
     score_transform: Callable[[ScoreTable], Optional[ScoreTransform]]
     compute: Callable[[ScoreTable, ScoreTable], dict[str, float]]
     image_score: str = "max"  # how a map becomes an image score when none is given (metrics.scores methods)
+    #: True for a paper's evaluator, which scores every image by ``image_score`` from its map whatever the method;
+    #: False (official): each method's own image score
+    scores_from_maps: bool = False
 
 
 def _official(pixel: ScoreTable, image: ScoreTable) -> dict[str, float]:
@@ -73,8 +77,10 @@ def _flipped_auroc_cflow_aupro(pixel: ScoreTable, image: ScoreTable) -> dict[str
 
 PROTOCOLS: dict[str, Protocol] = {
     "official": Protocol("official", lambda pixel: None, _official),
-    "metauas-compat": Protocol("metauas-compat", _metauas_normaliser, _flipped_auroc_cflow_aupro),
-    "uniad-compat": Protocol("uniad-compat", lambda pixel: None, _flipped_auroc_cflow_aupro, image_score="avgpool16"),
+    "metauas-compat": Protocol("metauas-compat", _metauas_normaliser, _flipped_auroc_cflow_aupro,
+                               scores_from_maps=True),
+    "uniad-compat": Protocol("uniad-compat", lambda pixel: None, _flipped_auroc_cflow_aupro, image_score="avgpool16",
+                             scores_from_maps=True),
 }
 
 

@@ -7,13 +7,34 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterator
 
+from uasbench.errors import UasbenchError
 from uasbench.metrics.protocols import get_protocol
 
 
-def default_image_score(protocol: str) -> str:
-    """The file's own scores, except where the protocol defines its own image score (uniad-compat: avgpool16)."""
-    own = get_protocol(protocol).image_score
-    return "given" if own == "max" else own
+def default_image_score(protocol: str, method: str | None = None) -> str:
+    """The image score ``protocol`` reads for predictions of ``method`` (a registry name, or None if unknown).
+
+    ``official``: the file's own scores ("given"). A paper evaluator's protocol scores every image by its own rule
+    from the map (metauas-compat: max, uniad-compat: avgpool16); where the method's own score is that very rule
+    (``Method.image_score_rule``) the file's float32 scores are those numbers without the float16 ties of the stored
+    map, so "given"; otherwise the rule applied to the stored map (PatchCore, CLIP, WinCLIP(+), ...)."""
+    chosen = get_protocol(protocol)
+    if not chosen.scores_from_maps:
+        return "given"
+    return "given" if method_image_score_rule(method) == chosen.image_score else chosen.image_score
+
+
+def method_image_score_rule(method: str | None) -> str | None:
+    """The registered method's ``image_score_rule``; None for no method or one this installation cannot load
+    (then the evaluator's rule is applied to the stored map, which is what the evaluator itself does)."""
+    if not isinstance(method, str) or not method:
+        return None
+    from uasbench.methods.registry import method_class
+
+    try:
+        return getattr(method_class(method), "image_score_rule", None)
+    except UasbenchError:
+        return None
 
 
 def evaluate_predictions(pred_dir: str | Path, out: str | Path, protocol: str = "official",
@@ -25,8 +46,8 @@ def evaluate_predictions(pred_dir: str | Path, out: str | Path, protocol: str = 
     from uasbench.predictions import read_run_meta, run_categories
 
     pred_dir = Path(pred_dir)
-    image_score = image_score or default_image_score(protocol)
     run_meta = read_run_meta(pred_dir)
+    image_score = image_score or default_image_score(protocol, run_meta.get("method"))
     categories = run_categories(pred_dir, run_meta)
     meta = {**run_meta, "evaluation": {"pred_dir": str(pred_dir), "image_score": image_score,
                                        "uasbench_version": __version__}}

@@ -71,6 +71,20 @@ def protocol_metrics(by_protocol: dict[str, Path]) -> dict[str, float]:
     return metrics
 
 
+def image_score_tags(result: dict[str, Any], by_protocol: dict[str, Path]) -> dict[str, str]:
+    """Which image score each evaluation used (``image_score``, ``protocol.<p>.image_score``), from the metrics files'
+    ``meta.evaluation``, so a table can say per row how its images were scored."""
+    from uasbench.reports.paper_protocol import COLUMN_PREFIX
+
+    def used(res: dict[str, Any]) -> str:
+        return str((res.get("meta", {}).get("evaluation") or {}).get("image_score", "unknown"))
+
+    tags = {"image_score": used(result)}
+    tags.update({f"{COLUMN_PREFIX}{protocol}.image_score": used(read_metrics(path))
+                 for protocol, path in sorted(by_protocol.items())})
+    return tags
+
+
 def run_times(meta: dict[str, Any], pred_dir: Path, fallback: Path) -> tuple[int, int]:
     """(start, end) in ms of the prediction: it ended when its meta.json was written and took ``seconds``."""
     done = pred_dir / layout.PREDICTIONS_META
@@ -138,7 +152,8 @@ def track_prediction(config: dict, uri: str, env_tags: dict[str, str], job: Job,
             "seed": str(seed), "device": meta.get("device", "unknown"), "model": model,
             "precision": meta.get("precision", "fp32"),
             "weight_source": meta.get("weight_source", "unknown"), "metric_protocol": result.get("protocol", "?"),
-            "tier": config["tier"], "mlflow.source.name": f"uasbench predict {run}"}
+            "tier": config["tier"], "mlflow.source.name": f"uasbench predict {run}",
+            **image_score_tags(result, by_protocol)}
     source = f"{layout.efficiency_file(config, run)} (or 'meta.params' of {path})"
     metrics = with_aliases({**run_metrics(result, efficiency, source), **protocol_metrics(by_protocol)})
     pred_dir = Path(meta.get("evaluation", {}).get("pred_dir") or layout.prediction_dir(config, run, dataset, seed))

@@ -9,9 +9,9 @@ import pandas as pd
 from uasbench import layout
 from uasbench.io import write_text
 from uasbench.reports.collect import METRICS, categories_of, collect_runs, efficiency_for
-from uasbench.reports.paper_protocol import metric_column, table_protocol
-from uasbench.reports.tables import (NO_NUMBER, Table, fmt_percent, fmt_plain, mean_std, to_csv, to_html, to_json,
-                                     to_latex, to_markdown)
+from uasbench.reports.paper_protocol import metric_column, paper_row, table_protocol
+from uasbench.reports.tables import (MISSING, NO_NUMBER, Table, fmt_percent, fmt_plain, mean_std, to_csv, to_html,
+                                     to_json, to_latex, to_markdown)
 
 DEFAULT_COLUMNS = list(METRICS)
 TIER_NOTES = {
@@ -118,15 +118,15 @@ def efficiency_table(config: dict, df: pd.DataFrame, spec: dict) -> Table:
                                  "I-AUROC", "P-AUROC", "P-AP"], rows, notes)
 
 
-def paper_latency(paper_row: str | None) -> float | None:
-    """MetaUAS Tab 2's forward time of ``paper_row`` (None when the row is not in that table)."""
+def paper_latency(row_id: str | None) -> float | None:
+    """MetaUAS Tab 2's forward time of the row ``row_id`` (None when the row is not in that table)."""
     from uasbench.errors import ConfigError
     from uasbench.reports.paper_numbers import lookup
 
-    if not paper_row:
+    if not row_id:
         return None
     try:
-        return lookup("metauas", "metauas_tab2", "mvtec", paper_row, "latency_ms")
+        return lookup("metauas", "metauas_tab2", "mvtec", row_id, "latency_ms")
     except ConfigError:
         return None
 
@@ -145,24 +145,37 @@ def paper_vs_reproduced(config: dict, df: pd.DataFrame, spec: dict, name: str = 
     for ds_name, ds in config["datasets"].items():
         paper_ds = ds.get("paper_dataset") or PAPER_DATASET_OF_KIND.get(ds["kind"])
         for run in spec["runs"]:
-            row_id = config["runs"][run].get("paper_row")
-            if not row_id:
+            row_id = paper_row(config, spec, run)
+            if not row_id or ds_name not in config["runs"][run].get("datasets", config["datasets"]):
                 continue
             sub = df[(df["run"] == run) & (df["dataset"] == ds_name)]
+            score = used_image_score(sub, metric_column(protocol, "image_score", main_protocol))
             for metric in spec.get("columns", DEFAULT_COLUMNS):
                 ref = paper[(paper["dataset"] == paper_ds) & (paper["row"] == row_id) & (paper["column"] == metric)]
                 column = metric_column(protocol, metric, main_protocol)
                 mine = mean_std(sub[column])[0] * 100 if column in sub and not sub.empty else float("nan")
                 theirs = float(ref["value"].iloc[0]) if not ref.empty else float("nan")
                 rows.append([_run_label(config, run), ds_name, paper_ds or "–", metric, protocol or main_protocol,
-                             fmt_plain(theirs, 1), fmt_plain(mine, 1), fmt_plain(mine - theirs, 1)])
+                             score if metric.startswith("I-") else "map", fmt_plain(theirs, 1), fmt_plain(mine, 1),
+                             fmt_plain(mine - theirs, 1)])
     notes = banner(config, df) + [f"Reproduced and Δ use the paper's own evaluator: protocol "
                                   f"{protocol or main_protocol} (uasbench/reports/paper_protocol.py); the other "
-                                  "tables use the metric protocol above"]
+                                  "tables use the metric protocol above",
+                                  "Score (image metrics): the image score the evaluation recorded: the evaluator's "
+                                  "rule on the stored map (max, avgpool16), or 'given' = the method's own float32 "
+                                  "score, used only where it is exactly that rule (MetaUAS: map max; UniAD/OneNIP: "
+                                  "avgpool16), which avoids the ties of the float16 map"]
     if config["tier"] != "paper":
         notes.append("this tier's datasets are not the papers' datasets: the deltas are NOT a reproduction check")
     return Table(f"Paper vs reproduced ({spec['paper_table']})", ["Method", "Dataset", "Paper dataset", "Metric",
-                                                                 "Protocol", "Paper", "Reproduced", "Δ"], rows, notes)
+                                                                 "Protocol", "Score", "Paper", "Reproduced", "Δ"],
+                 rows, notes)
+
+
+def used_image_score(sub: pd.DataFrame, column: str) -> str:
+    """The image score(s) recorded for these results ("–" when none was recorded, e.g. tracked before it was)."""
+    values = sorted({str(v) for v in sub[column].dropna()}) if column in sub else []
+    return ", ".join(values) or MISSING
 
 
 def write_table(out_dir: Path, name: str, table: Table, meta: dict[str, str] | None = None) -> list[Path]:

@@ -12,6 +12,7 @@ from uasbench import layout
 from uasbench.errors import DataError
 from uasbench.io import read_json_object
 from uasbench.regression import check_metrics_result
+from uasbench.reports.paper_protocol import COLUMN_PREFIX
 from uasbench.tracking import experiment_name, search_runs, tracking_uri_for
 
 METRICS = ("I-AUROC", "I-AP", "I-F1max", "P-AUROC", "P-AP", "P-F1max", "P-AUPRO")
@@ -21,7 +22,8 @@ def collect_runs(config: dict) -> pd.DataFrame:
     """One row per tracked (run, dataset, seed) of this config's tier; metric columns in [0, 1].
 
     Columns: run, dataset, seed, method, weight_source, precision, metric_protocol, the seven metrics, ``cat.<c>.<metric>``,
-    params_total, params_learnable, latency_ms_b<k>.
+    params_total, params_learnable, latency_ms_b<k>, image_score and, per paper protocol,
+    ``protocol.<p>.<metric>`` and ``protocol.<p>.image_score``.
     """
     uri = tracking_uri_for(config)
     experiments = [experiment_name(config, d) for d in config["datasets"]]
@@ -43,6 +45,8 @@ def collect_runs(config: dict) -> pd.DataFrame:
     for col in df.columns:
         if col.startswith("metrics."):
             out[col.removeprefix("metrics.")] = df[col].astype(float)
+        elif col == "tags.image_score" or col.startswith(f"tags.{COLUMN_PREFIX}"):  # which image score was used
+            out[col.removeprefix("tags.")] = df[col]
     return out.sort_values(["dataset", "run", "seed"]).reset_index(drop=True)
 
 
@@ -104,7 +108,9 @@ def collect_metric_files(config: dict, files: list[Path] | None = None) -> pd.Da
                      "method": config["runs"][key.run].get("method", meta.get("method", key.run)),
                      "weight_source": meta.get("weight_source", "unknown"),
                      "precision": meta.get("precision", "fp32"),
-                     "metric_protocol": result.get("protocol", "?"), **run_metrics(result, {}, str(path))})
+                     "metric_protocol": result.get("protocol", "?"),
+                     "image_score": (meta.get("evaluation") or {}).get("image_score", "unknown"),
+                     **run_metrics(result, {}, str(path))})
     if not rows:
         raise DataError(f"no metrics files under {layout.metrics_dir(config)}")
     return pd.DataFrame(rows).sort_values(["dataset", "run", "seed"]).reset_index(drop=True)

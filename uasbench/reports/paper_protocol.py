@@ -30,6 +30,12 @@ def table_protocol(name: str, spec: dict) -> str | None:
     return PAPER_PROTOCOL[paper]
 
 
+def paper_row(config: dict, spec: dict, run: str) -> str | None:
+    """The row of the table's paper table that ``run`` reproduces: the table's ``paper_rows`` entry (a run such as
+    the default MetaUAS is a different row in each ablation table), else the run's ``paper_row``."""
+    return (spec.get("paper_rows") or {}).get(run) or config["runs"][run].get("paper_row")
+
+
 def config_tables(config: dict) -> dict[str, dict]:
     from uasbench.reports.build import default_tables
 
@@ -37,7 +43,7 @@ def config_tables(config: dict) -> dict[str, dict]:
 
 
 def run_protocols(config: dict) -> dict[str, list[str]]:
-    """Per run with a ``paper_row``: the paper protocols its comparisons need beyond the configured one, sorted."""
+    """Per run with a paper row in some table: the paper protocols its comparisons need beyond the configured one, sorted."""
     main = config.get("metric_protocol", DEFAULT_PROTOCOL)
     needed: dict[str, set[str]] = {}
     for name, spec in config_tables(config).items():
@@ -45,7 +51,7 @@ def run_protocols(config: dict) -> dict[str, list[str]]:
         if protocol is None or protocol == main:
             continue
         for run in spec["runs"]:
-            if config["runs"][run].get("paper_row"):
+            if paper_row(config, spec, run):
                 needed.setdefault(run, set()).add(protocol)
     return {run: sorted(protocols) for run, protocols in needed.items()}
 

@@ -35,6 +35,7 @@ class MetaUAS(Method):
     """One prompt per query (a prompt batch of 1 is shared by the whole query batch)."""
 
     shots = 1
+    image_score_rule = "max"
     extra_options: tuple[str, ...] = ()  # ``**unknown`` only exists to name unknown options in its error
     trainable = True
     train_defaults = training.TRAIN_DEFAULTS

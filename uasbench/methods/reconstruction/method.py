@@ -10,7 +10,7 @@ import torch
 from uasbench.backbones.weights import quiet_random_weights
 from uasbench.errors import ConfigError
 from uasbench.methods.base import Method
-from uasbench.methods.reconstruction.model import ReconstructionConfig, ReconstructionNet, image_scores
+from uasbench.methods.reconstruction.model import SCORE_POOL, ReconstructionConfig, ReconstructionNet, image_scores
 
 #: options of a training entry that only the training hooks read; the constructor accepts and ignores them
 TRAINING_ONLY_OPTIONS = ("train_prompt", "cache_features")  # (the DTD folder is data_options.dtd_dir)
@@ -39,6 +39,7 @@ class ReconstructionMethod(Method):
 
     #: a training entry's ``image_size`` is the trained model's input size (the constructor's ``image_size``)
     entry_options = Method.entry_options + ("image_size",)
+    image_score_rule = f"avgpool{SCORE_POOL}"
 
     def __init__(self, config: ReconstructionConfig, backbone: str, backbone_weights: str | None,
                  pretrained_backbone: bool, checkpoint: str | os.PathLike | None) -> None:
