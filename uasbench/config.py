@@ -90,12 +90,12 @@ def _check_run_methods(config: dict[str, Any], source: str) -> None:
 
 
 def _check_training_methods(config: dict[str, Any], source: str) -> None:
-    """A training entry's method is a known method whose class declares ``trainable`` (built-in or plug-in)."""
-    from uasbench.methods.registry import ENTRY_POINT_GROUP, list_methods, method_class
+    """A training entry's method is a known method that declares itself ``trainable`` (built-in or plug-in)."""
+    from uasbench.methods.registry import ENTRY_POINT_GROUP, list_methods, method_spec
 
     for name, entry in config.get("training", {}).items():
         known = list_methods()
-        if entry["method"] in known and method_class(entry["method"]).trainable:  # a broken plug-in's error here
+        if entry["method"] in known and method_spec(entry["method"]).trainable:  # a broken plug-in's error here
             continue
         what = "is not trainable" if entry["method"] in known else "is not a known method"
         raise ConfigError(f"{source}: invalid value at training.{name}.method: {entry['method']!r} {what} "
@@ -105,28 +105,33 @@ def _check_training_methods(config: dict[str, Any], source: str) -> None:
 
 def _trainable(name: str) -> bool:
     """Whether the method ``name`` declares itself trainable; a plug-in that fails to load is not."""
-    from uasbench.methods.registry import method_class
+    from uasbench.methods.registry import method_spec
 
     try:
-        return bool(method_class(name).trainable)
+        return method_spec(name).trainable
     except ConfigError:
         return False
 
 
 def _check_method_options(config: dict[str, Any], source: str) -> None:
-    """Option names of every training entry and run against the method's constructor (imports the method modules,
-    builds nothing), so a misspelt option fails here instead of hours into a job or silently as a default."""
-    from uasbench.methods.registry import check_options, method_class
+    """Option names and values of every training entry and run against the method's declared options (built-ins:
+    uasbench.methods.catalog, nothing imported; plug-ins: their constructor), so a misspelt option or a wrong value
+    fails here instead of hours into a job or silently as a default."""
+    from uasbench.methods.options import entry_kwargs
+    from uasbench.methods.registry import check_options, method_spec
 
     training = config.get("training", {})
+
+    def trained_kwargs(entry: dict[str, Any]) -> dict[str, Any]:
+        return entry_kwargs(entry, method_spec(entry["method"]).entry_options)
+
     for name, entry in training.items():
-        check_options(entry["method"], method_class(entry["method"]).entry_kwargs(entry),
-                      f"{source}: training.{name}.options")
+        check_options(entry["method"], trained_kwargs(entry), f"{source}: training.{name}.options")
     for name, run in config["runs"].items():
         if "model" in run:  # a run's options override the trained model's constructor options
             entry = training[run["model"]]
-            check_options(entry["method"], {**method_class(entry["method"]).entry_kwargs(entry),
-                                            **run.get("options", {})}, f"{source}: runs.{name}.options")
+            check_options(entry["method"], {**trained_kwargs(entry), **run.get("options", {})},
+                          f"{source}: runs.{name}.options")
         else:
             check_options(run["method"], run.get("options", {}), f"{source}: runs.{name}.options")
 
