@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,11 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
         if "propertyNames" in err.absolute_schema_path:
             raise ConfigError(f"{source}: invalid key {err.instance!r} at {_key_path(err.absolute_path)}: it becomes a "
                               "file or folder name, so only letters, digits, _ . + - are allowed (not first: . _ + -)")
-        raise ConfigError(f"{source}: invalid value at {_key_path(err.absolute_path)}: {err.message}")
+        message = err.message
+        if err.validator == "type" and "number" in err.validator_value and isinstance(err.instance, float) \
+                and not math.isfinite(err.instance):
+            message = f"{err.instance} is not a finite number"
+        raise ConfigError(f"{source}: invalid value at {_key_path(err.absolute_path)}: {message}")
     training = config.get("training", {})
     _check_run_methods(config, source)
     _check_training_methods(config, source)
@@ -66,14 +71,20 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
 
 
 def _validator_class():
-    """Draft 2020-12 with one change: a float is never an ``integer`` (the spec lets 64.0 pass, which then crashes
-    as a tensor size or ``range`` bound deep inside a job)."""
+    """Draft 2020-12 with two changes: a float is never an ``integer`` (the spec lets 64.0 pass, which then crashes
+    as a tensor size or ``range`` bound deep inside a job), and a ``number`` is finite (YAML's ``.nan`` passes every
+    bound, since each comparison with NaN is false, and ``.inf`` every lower one)."""
     import jsonschema
 
     base = jsonschema.Draft202012Validator
-    checker = base.TYPE_CHECKER.redefine(
-        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool))
+    checker = base.TYPE_CHECKER.redefine_many({
+        "integer": lambda _checker, value: isinstance(value, int) and not isinstance(value, bool),
+        "number": lambda _checker, value: _is_finite_number(value)})
     return jsonschema.validators.extend(base, type_checker=checker)
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_run_methods(config: dict[str, Any], source: str) -> None:
