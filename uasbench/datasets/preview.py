@@ -3,7 +3,7 @@
 Every item is a row of panels (e.g. prompt | query | mask); masks are drawn as a translucent red fill with a
 red contour so a person can check that the label sits exactly on the change. Items are laid out in a grid
 with a title strip on top and a caption above each item. Drawing uses OpenCV only (no display needed), imported
-by the drawing functions: ``uasbench --help`` lists :data:`PREVIEW_KINDS` without loading it.
+by the drawing functions (``uasbench --help`` lists the preview kinds without loading it, nor numpy).
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Sequence
 
 import numpy as np
 
+from uasbench.datasets import PREVIEW_KINDS
 from uasbench.errors import DataError
 
 MARGIN, GAP, GROUP_GAP, HEADER, CAPTION = 8, 4, 12, 20, 16
 RED = (255, 0, 0)
-PREVIEW_KINDS = ("synthetic-ad", "change-pairs", "anomaly-synthesis")
 
 
 # --------------------------------------------------------------------------------------------- drawing
