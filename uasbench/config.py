@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import math
 from importlib import resources
 from pathlib import Path
@@ -16,9 +17,13 @@ from uasbench.errors import ConfigError
 __all__ = ["dataset_root", "load_config", "load_schema", "validate_config"]
 
 
+@functools.cache
 def load_schema() -> dict[str, Any]:
-    """The JSON schema every config is validated against, read from the installed package."""
-    return yaml.safe_load(resources.files("uasbench").joinpath("config.schema.yaml").read_text())
+    """The JSON schema every config is validated against, read from the installed package once per process (with
+    libyaml's parser where installed: the pure-Python one takes a noticeable part of every job's start-up).
+    Callers only read it."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(resources.files("uasbench").joinpath("config.schema.yaml").read_text(), Loader=loader)
 
 
 def _key_path(path) -> str:
@@ -104,8 +109,8 @@ def _check_training_methods(config: dict[str, Any], source: str) -> None:
     """A training entry's method is a known method that declares itself ``trainable`` (built-in or plug-in)."""
     from uasbench.methods.registry import ENTRY_POINT_GROUP, list_methods, method_spec
 
+    known = list_methods() if config.get("training") else []
     for name, entry in config.get("training", {}).items():
-        known = list_methods()
         if entry["method"] in known and method_spec(entry["method"]).trainable:  # a broken plug-in's error here
             continue
         what = "is not trainable" if entry["method"] in known else "is not a known method"
