@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import functools
+import math
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,13 @@ from uasbench.errors import ConfigError
 __all__ = ["dataset_root", "load_config", "load_schema", "read_config_text", "validate_config"]
 
 
+@functools.cache
 def load_schema() -> dict[str, Any]:
-    """The JSON schema every config is validated against, read from the installed package."""
-    return yaml.safe_load(resources.files("uasbench").joinpath("config.schema.yaml").read_text())
+    """The JSON schema every config is validated against, read from the installed package once per process (with
+    libyaml's parser where installed: the pure-Python one takes a noticeable part of every job's start-up).
+    Callers only read it."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(resources.files("uasbench").joinpath("config.schema.yaml").read_text(), Loader=loader)
 
 
 def _key_path(path) -> str:
@@ -35,7 +41,11 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
         if "propertyNames" in err.absolute_schema_path:
             raise ConfigError(f"{source}: invalid key {err.instance!r} at {_key_path(err.absolute_path)}: it becomes a "
                               "file or folder name, so only letters, digits, _ . + - are allowed (not first: . _ + -)")
-        raise ConfigError(f"{source}: invalid value at {_key_path(err.absolute_path)}: {err.message}")
+        message = err.message
+        if err.validator == "type" and "number" in err.validator_value and isinstance(err.instance, float) \
+                and not math.isfinite(err.instance):
+            message = f"{err.instance} is not a finite number"
+        raise ConfigError(f"{source}: invalid value at {_key_path(err.absolute_path)}: {message}")
     training = config.get("training", {})
     _check_run_methods(config, source)
     _check_training_methods(config, source)
@@ -93,14 +103,20 @@ def _check_image_sizes(config: dict[str, Any], source: str) -> None:
 
 
 def _validator_class():
-    """Draft 2020-12 with one change: a float is never an ``integer`` (the spec lets 64.0 pass, which then crashes
-    as a tensor size or ``range`` bound deep inside a job)."""
+    """Draft 2020-12 with two changes: a float is never an ``integer`` (the spec lets 64.0 pass, which then crashes
+    as a tensor size or ``range`` bound deep inside a job), and a ``number`` is finite (YAML's ``.nan`` passes every
+    bound, since each comparison with NaN is false, and ``.inf`` every lower one)."""
     import jsonschema
 
     base = jsonschema.Draft202012Validator
-    checker = base.TYPE_CHECKER.redefine(
-        "integer", lambda _checker, value: isinstance(value, int) and not isinstance(value, bool))
+    checker = base.TYPE_CHECKER.redefine_many({
+        "integer": lambda _checker, value: isinstance(value, int) and not isinstance(value, bool),
+        "number": lambda _checker, value: _is_finite_number(value)})
     return jsonschema.validators.extend(base, type_checker=checker)
+
+
+def _is_finite_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_run_methods(config: dict[str, Any], source: str) -> None:
@@ -117,12 +133,12 @@ def _check_run_methods(config: dict[str, Any], source: str) -> None:
 
 
 def _check_training_methods(config: dict[str, Any], source: str) -> None:
-    """A training entry's method is a known method whose class declares ``trainable`` (built-in or plug-in)."""
-    from uasbench.methods.registry import ENTRY_POINT_GROUP, list_methods, method_class
+    """A training entry's method is a known method that declares itself ``trainable`` (built-in or plug-in)."""
+    from uasbench.methods.registry import ENTRY_POINT_GROUP, list_methods, method_spec
 
+    known = list_methods() if config.get("training") else []
     for name, entry in config.get("training", {}).items():
-        known = list_methods()
-        if entry["method"] in known and method_class(entry["method"]).trainable:  # a broken plug-in's error here
+        if entry["method"] in known and method_spec(entry["method"]).trainable:  # a broken plug-in's error here
             continue
         what = "is not trainable" if entry["method"] in known else "is not a known method"
         raise ConfigError(f"{source}: invalid value at training.{name}.method: {entry['method']!r} {what} "
@@ -132,28 +148,33 @@ def _check_training_methods(config: dict[str, Any], source: str) -> None:
 
 def _trainable(name: str) -> bool:
     """Whether the method ``name`` declares itself trainable; a plug-in that fails to load is not."""
-    from uasbench.methods.registry import method_class
+    from uasbench.methods.registry import method_spec
 
     try:
-        return bool(method_class(name).trainable)
+        return method_spec(name).trainable
     except ConfigError:
         return False
 
 
 def _check_method_options(config: dict[str, Any], source: str) -> None:
-    """Option names of every training entry and run against the method's constructor (imports the method modules,
-    builds nothing), so a misspelt option fails here instead of hours into a job or silently as a default."""
-    from uasbench.methods.registry import check_options, method_class
+    """Option names and values of every training entry and run against the method's declared options (built-ins:
+    uasbench.methods.catalog, nothing imported; plug-ins: their constructor), so a misspelt option or a wrong value
+    fails here instead of hours into a job or silently as a default."""
+    from uasbench.methods.options import entry_kwargs
+    from uasbench.methods.registry import check_options, method_spec
 
     training = config.get("training", {})
+
+    def trained_kwargs(entry: dict[str, Any]) -> dict[str, Any]:
+        return entry_kwargs(entry, method_spec(entry["method"]).entry_options)
+
     for name, entry in training.items():
-        check_options(entry["method"], method_class(entry["method"]).entry_kwargs(entry),
-                      f"{source}: training.{name}.options")
+        check_options(entry["method"], trained_kwargs(entry), f"{source}: training.{name}.options")
     for name, run in config["runs"].items():
         if "model" in run:  # a run's options override the trained model's constructor options
             entry = training[run["model"]]
-            check_options(entry["method"], {**method_class(entry["method"]).entry_kwargs(entry),
-                                            **run.get("options", {})}, f"{source}: runs.{name}.options")
+            check_options(entry["method"], {**trained_kwargs(entry), **run.get("options", {})},
+                          f"{source}: runs.{name}.options")
         else:
             check_options(run["method"], run.get("options", {}), f"{source}: runs.{name}.options")
 

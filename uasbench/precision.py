@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 PRECISIONS = ("fp32", "tf32", "bf16")
 MODIFIERS = {"cl": "channels_last", "compile": "compile"}  # label part -> Execution field
+#: what ``bench precision`` times unless told: the published numerics first (the reference), then faster variants
+DEFAULT_VARIANTS = ("fp32", "tf32", "bf16", "bf16+cl", "bf16+cl+compile")
 
 
 def check_precision(precision: str) -> str:

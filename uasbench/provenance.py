@@ -49,20 +49,24 @@ def git_dirty(cwd: str | Path | None = None) -> bool | None:
     return None if status is None else bool(status)
 
 
+def cpu_model() -> str:
+    """The CPU's model name (without importing torch)."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return model
+
+
 def cpu_fingerprint() -> dict[str, str]:
     """The CPU and the kernel set torch uses on it: training is bit-reproducible on one such machine, not across
     instruction sets (AVX2 vs AVX-512 kernels round differently, and a few training epochs amplify that)."""
     import torch
 
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"model": model, "torch_capability": torch.backends.cpu.get_cpu_capability()}
+    return {"model": cpu_model(), "torch_capability": torch.backends.cpu.get_cpu_capability()}
 
 
 def device_summary() -> dict[str, str]:

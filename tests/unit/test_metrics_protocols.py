@@ -86,3 +86,13 @@ def test_uniad_compat_scores_images_by_the_pooled_map_and_flips():
     assert inverted["P-AUROC"] >= 0.5
     given = np.linspace(0, 1, len(maps))
     assert evaluate(maps, masks, given, protocol="uniad-compat")["I-AP"] == evaluate(maps, masks, given)["I-AP"]
+
+
+def test_the_config_schema_and_the_cli_offer_exactly_the_protocols():
+    """``--protocol`` takes its choices and default from the schema (no metrics import at --help): all three agree."""
+    from uasbench.config import load_schema
+    from uasbench.metrics.protocols import DEFAULT_PROTOCOL, PROTOCOLS
+
+    properties = load_schema()["properties"]
+    assert properties["metric_protocol"] == {"enum": list(PROTOCOLS), "default": DEFAULT_PROTOCOL}
+    assert properties["tables"]["additionalProperties"]["properties"]["paper_protocol"]["enum"] == list(PROTOCOLS)

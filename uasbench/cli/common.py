@@ -55,6 +55,15 @@ def add_precision_argument(parser: argparse.ArgumentParser, what: str) -> None:
                              "autocast; default: the config's 'precision', else fp32")
 
 
+def add_protocol_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--protocol``: the choices and default of the config schema's ``metric_protocol`` (read from the schema, so
+    a --help page imports no metrics code)."""
+    from uasbench.config import load_schema
+
+    spec = load_schema()["properties"]["metric_protocol"]
+    parser.add_argument("--protocol", default=spec["default"], choices=spec["enum"], help=help)
+
+
 def add_inference_execution_arguments(parser: argparse.ArgumentParser, what: str) -> None:
     """How a run's forward passes execute, overriding the run (uasbench.precision.Execution): ``--precision``,
     ``--channels-last`` / ``--no-channels-last`` and ``--compile`` / ``--no-compile`` (None when not given)."""

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from uasbench.cli.common import add_command, check_output
-from uasbench.metrics.protocols import PROTOCOLS
+from uasbench.cli.common import add_command, add_protocol_argument, check_output
 
 _DESCRIPTION = """\
 Compute I-AUROC, I-AP, I-F1max, P-AUROC, P-AP, P-F1max and P-AUPRO for every <category>.npz of a
@@ -26,8 +25,7 @@ def register(subparsers) -> None:
                          run, description=_DESCRIPTION)
     parser.add_argument("--pred", required=True, type=Path, help="predictions directory (<category>.npz + meta.json)")
     parser.add_argument("--out", required=True, type=Path, help="metrics JSON file to write (outside --pred)")
-    parser.add_argument("--protocol", default="official", choices=sorted(PROTOCOLS),
-                        help="metric definitions to use")
+    add_protocol_argument(parser, "metric definitions to use")
     parser.add_argument("--image-score", default=None, choices=("given", "max", "avgpool16"),
                         help="image score: the file's 'scores', the max of each map, or the max of its "
                              "16x16 average-pooled map (UniAD/OneNIP); default: 'given' (official), and for "

@@ -8,6 +8,7 @@ from uasbench.cli.common import (
     RawDefaultsFormatter,
     add_batch_size_argument,
     add_command,
+    add_protocol_argument,
     add_threads_argument,
     apply_threads,
     check_output,
@@ -51,8 +52,6 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add ``run``: the folder, the method and its options, prompt mode, seeds, layout and protocol."""
-    from uasbench.metrics.protocols import PROTOCOLS
-
     p = add_command(subparsers, "run", "evaluate a method on your own MVTec-layout folder (check, predict, evaluate, "
                     "table)", run, description=_DESCRIPTION, device=True)
     p.formatter_class = RawDefaultsFormatter
@@ -71,7 +70,6 @@ def register(subparsers) -> None:
     p.add_argument("--image-size", type=image_side, default=None, help="input size (default: 256)")
     p.add_argument("--layout", default="folder", choices=LAYOUTS,
                    help="folder naming rules (default: folder = masks <stem>_mask.png or <stem>.png)")
-    p.add_argument("--protocol", default="official", choices=sorted(PROTOCOLS),
-                   help="metric definitions (default: official)")
+    add_protocol_argument(p, "metric definitions")
     add_batch_size_argument(p)
     add_threads_argument(p)

@@ -1,13 +1,17 @@
 """Benchmark loaders (MVTec AD, VisA, BTAD, GoodsAD, user folders), a config's dataset splits, image/mask reading
 and anomaly synthesis.
 
-Names are imported lazily so that ``uasbench --help`` and modules importing one submodule stay fast.
+Names are imported lazily so that ``uasbench --help`` and modules importing one submodule stay fast; the
+constants a --help page lists live here.
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
+
+#: what ``uasbench data preview`` draws (uasbench.datasets.preview)
+PREVIEW_KINDS = ("synthetic-ad", "change-pairs", "anomaly-synthesis")
 
 _EXPORTS = {
     "Sample": "uasbench.datasets.benchmarks.sample",
@@ -20,7 +24,7 @@ _EXPORTS = {
     "dataset_root": "uasbench.datasets.splits",
     "load_split": "uasbench.datasets.splits",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "PREVIEW_KINDS"])
 
 if TYPE_CHECKING:  # pragma: no cover  (``X as X``: explicit re-exports for type checkers; ``__getattr__`` serves them)
     from uasbench.datasets.benchmarks.counts import OFFICIAL_COUNTS as OFFICIAL_COUNTS

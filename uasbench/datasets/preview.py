@@ -2,7 +2,8 @@
 
 Every item is a row of panels (e.g. prompt | query | mask); masks are drawn as a translucent red fill with a
 red contour so a person can check that the label sits exactly on the change. Items are laid out in a grid
-with a title strip on top and a caption above each item. Drawing uses OpenCV only (no display needed).
+with a title strip on top and a caption above each item. Drawing uses OpenCV only (no display needed), imported
+by the drawing functions (``uasbench --help`` lists the preview kinds without loading it, nor numpy).
 """
 
 from __future__ import annotations
@@ -11,19 +12,20 @@ import math
 from pathlib import Path
 from typing import Sequence
 
-import cv2
 import numpy as np
 
+from uasbench.datasets import PREVIEW_KINDS
 from uasbench.errors import DataError
 
 MARGIN, GAP, GROUP_GAP, HEADER, CAPTION = 8, 4, 12, 20, 16
 RED = (255, 0, 0)
-PREVIEW_KINDS = ("synthetic-ad", "change-pairs", "anomaly-synthesis")
 
 
 # --------------------------------------------------------------------------------------------- drawing
 def overlay_mask(image: np.ndarray, mask: np.ndarray, alpha: float = 0.35) -> np.ndarray:
     """RGB uint8 ``image`` with ``mask`` blended in red and outlined (1 px contour)."""
+    import cv2
+
     out = image.copy()
     mask = mask.astype(bool)
     if mask.any():
@@ -55,6 +57,8 @@ def default_items_per_row(n_items: int, n_columns: int) -> int:
 def compose_grid(items: Sequence[Sequence[np.ndarray]], column_titles: Sequence[str], captions: Sequence[str],
                  cell: int = 128, items_per_row: int | None = None) -> np.ndarray:
     """Lay out ``items`` (each a list of RGB uint8 panels, resized to ``cell``²) into one RGB uint8 sheet."""
+    import cv2
+
     if not items:
         raise DataError("nothing to preview: no items")
     n_columns = len(column_titles)
@@ -81,6 +85,8 @@ def compose_grid(items: Sequence[Sequence[np.ndarray]], column_titles: Sequence[
 
 
 def _text(sheet: np.ndarray, text: str, x: int, y: int, scale: float) -> None:
+    import cv2
+
     cv2.putText(sheet, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 1, cv2.LINE_AA)
 
 
@@ -94,6 +100,8 @@ def _as_rgb_uint8(image: np.ndarray) -> np.ndarray:
 
 def save_png(path: str | Path, sheet_rgb: np.ndarray) -> None:
     """Write atomically; the temporary file keeps the .png suffix so OpenCV picks the encoder."""
+    import cv2
+
     from uasbench.io import atomic_path
 
     with atomic_path(path, suffix=".png") as tmp:

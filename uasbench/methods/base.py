@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from uasbench.methods.options import DEFAULT_ENTRY_OPTIONS, entry_kwargs
+
 
 def count_parameters(module: nn.Module) -> dict[str, int]:
     """Total and learnable (requires_grad) parameter counts, shared tensors counted once."""
@@ -50,16 +52,14 @@ class Method:
     #: the method's TrainSpec defaults (epochs, lr, grad_clip, ...); a training entry's keys override them
     train_defaults: ClassVar[dict[str, Any]] = {}
     #: training-entry keys (besides ``options``) that become constructor arguments of the trained model
-    entry_options: ClassVar[tuple[str, ...]] = ("backbone", "backbone_weights")
+    entry_options: ClassVar[tuple[str, ...]] = DEFAULT_ENTRY_OPTIONS
     model: nn.Module
     weight_source: str = "random"
 
     @classmethod
     def entry_kwargs(cls, entry: dict[str, Any]) -> dict[str, Any]:
         """Constructor arguments of a training entry: its ``options`` plus the set keys ``entry_options`` names."""
-        kwargs = dict(entry.get("options") or {})
-        kwargs.update({key: entry[key] for key in cls.entry_options if entry.get(key) is not None})
-        return kwargs
+        return entry_kwargs(entry, cls.entry_options)
 
     @staticmethod
     def training_dataset(config: dict[str, Any], entry: dict[str, Any]) -> torch.utils.data.Dataset:

@@ -1,4 +1,5 @@
-"""Name → method class registry. Method modules are imported lazily so ``create('patchcore')`` never imports CLIP.
+"""Name → method class registry. Method modules are imported lazily so ``create('patchcore')`` never imports CLIP,
+and a config is checked against the built-ins' declared options (uasbench.methods.catalog) without importing any.
 
 A separate package adds a method without forking uasbench through the entry point group ``uasbench.methods``:
 ``name = "module:Class"`` (the class is registered under ``name``) or ``name = "module"`` (the module registers it
@@ -8,22 +9,15 @@ with ``@register_method(name)`` on import). Built-in names win over plug-ins of 
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any, Callable, TypeVar
 
 from uasbench.errors import ConfigError
+from uasbench.methods.catalog import BUILT_IN
+from uasbench.methods.options import MethodSpec, Option
 
 # Which module defines each method name; the module registers the class with @register_method on import.
-METHOD_MODULES: dict[str, str] = {
-    "metauas": "uasbench.methods.metauas",
-    "patchcore": "uasbench.methods.patchcore.method",
-    "clip": "uasbench.methods.clip.zeroshot",
-    "winclip": "uasbench.methods.clip.winclip",
-    "winclip+": "uasbench.methods.clip.winclip",
-    "prompt-diff": "uasbench.methods.sanity",
-    "random": "uasbench.methods.sanity",
-    "onenip": "uasbench.methods.reconstruction.onenip",
-    "uniad": "uasbench.methods.reconstruction.uniad",
-}
+METHOD_MODULES: dict[str, str] = {name: spec.module for name, spec in BUILT_IN.items()}
 
 _REGISTRY: dict[str, type] = {}
 T = TypeVar("T", bound=type)
@@ -96,31 +90,40 @@ def _plugin_class(name: str) -> type:
     return _REGISTRY[name]
 
 
+def method_spec(name: str) -> MethodSpec:
+    """What a config may say about the method ``name``: a built-in's declared table (nothing imported), or a
+    plug-in's read off its class (importing the plug-in: option names from its constructor, values unchecked)."""
+    if name in BUILT_IN:
+        return BUILT_IN[name]
+    return signature_spec(_plugin_class(name))
+
+
 def check_options(name: str, options: dict[str, Any], where: str = "") -> None:
-    """Config-time check of option names against the constructor, so a typo fails before any long job starts.
+    """Config-time check of option names and values, so a typo or a wrong value fails before any long job starts.
 
     ``where`` (e.g. ``"c.yaml: runs.r.options"``) prefixes the error.
     """
-    _check_options(name, method_class(name), options, where)
+    method_spec(name).check(name, options, where)
+
+
+def signature_spec(cls: type) -> MethodSpec:
+    """A method class's options as its constructor's signature gives them (kinds unknown, so values unchecked).
+
+    A constructor with ``**options`` declares what they may be in its class's ``extra_options`` (any name passes
+    if absent).
+    """
+    signature = inspect.signature(cls.__init__).parameters.values()
+    variadic = (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+    options = {p.name: Option("any", None if p.default is p.empty else p.default)
+               for p in signature if p.name != "self" and p.kind not in variadic}
+    extra = getattr(cls, "extra_options", None)
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature)
+    if takes_any and extra is not None:
+        options.update({key: options.get(key, Option("any")) for key in extra})
+    return MethodSpec(cls.__module__, options, trainable=bool(getattr(cls, "trainable", False)),
+                      entry_options=tuple(cls.entry_options), open=takes_any and extra is None)
 
 
 def _check_options(name: str, cls: type, config: dict[str, Any], where: str = "") -> None:
-    """Unknown options are a ConfigError naming them, not a TypeError deep inside a constructor.
-
-    A constructor with ``**options`` declares what they may be in its class's ``extra_options`` (unchecked if absent).
-    """
-    import inspect
-
-    signature = inspect.signature(cls.__init__).parameters.values()
-    variadic = (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
-    params = {p.name for p in signature if p.name != "self" and p.kind not in variadic}
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in signature):
-        extra = getattr(cls, "extra_options", None)
-        if extra is None:
-            return
-        params |= set(extra)
-    unknown = sorted(set(config) - params)
-    if unknown:
-        prefix = f"{where}: " if where else ""
-        raise ConfigError(f"{prefix}method {name!r}: unknown option(s) {', '.join(unknown)}; "
-                          f"known: {', '.join(sorted(params))}")
+    """Unknown options are a ConfigError naming them, not a TypeError deep inside a constructor."""
+    signature_spec(cls).check(name, config, where)

@@ -22,9 +22,7 @@ import torch
 
 from uasbench.efficiency import RandomInputs, measure_latency
 from uasbench.pipeline.efficiency import timed_run
-from uasbench.precision import Execution
-
-DEFAULT_VARIANTS = ("fp32", "tf32", "bf16", "bf16+cl", "bf16+cl+compile")
+from uasbench.precision import DEFAULT_VARIANTS, Execution
 
 
 @torch.no_grad()

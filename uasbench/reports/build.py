@@ -9,7 +9,7 @@ import pandas as pd
 from uasbench import layout
 from uasbench.io import write_text
 from uasbench.reports.collect import METRICS, categories_of, collect_runs, efficiency_for
-from uasbench.reports.paper_protocol import metric_column, paper_row, table_protocol
+from uasbench.reports.paper_protocol import config_tables, metric_column, paper_row, table_protocol
 from uasbench.reports.tables import (MISSING, NO_NUMBER, Table, fmt_percent, fmt_plain, mean_std, to_csv, to_html,
                                      to_json, to_latex, to_markdown)
 
@@ -21,16 +21,6 @@ TIER_NOTES = {
     "ci": "tiny CI regression run on generated data; NOT comparable to the papers' numbers",
 }
 PAPER_DATASET_OF_KIND = {"mvtec": "mvtec", "visa": "visa", "goodsad": "goods", "btad": "btad"}
-
-
-def default_tables(config: dict) -> dict[str, dict]:
-    runs = list(config["runs"])
-    tables = {"main": {"title": "Anomaly classification and segmentation (cf. MetaUAS Tab 1)", "runs": runs,
-                       "paper_table": "metauas_tab1"},
-              "efficiency": {"title": "Parameters and latency (cf. MetaUAS Tab 2)", "runs": runs, "efficiency": True}}
-    tables["per_category"] = {"title": "Per-category results", "runs": runs, "per_category": True,
-                              "columns": ["I-AUROC", "P-AP"]}
-    return tables
 
 
 def banner(config: dict, df: pd.DataFrame) -> list[str]:
@@ -194,7 +184,7 @@ def build_report(config: dict, out_dir: str | Path) -> Path:
 
     out_dir = Path(out_dir)
     df = collect_runs(config)
-    tables = config.get("tables") or default_tables(config)
+    tables = config_tables(config)
     sections: list[str] = []
     meta = {"tier": config["tier"], "metric_protocol": config.get("metric_protocol", "official")}
     for name, spec in tables.items():

@@ -36,9 +36,20 @@ def paper_row(config: dict, spec: dict, run: str) -> str | None:
     return (spec.get("paper_rows") or {}).get(run) or config["runs"][run].get("paper_row")
 
 
-def config_tables(config: dict) -> dict[str, dict]:
-    from uasbench.reports.build import default_tables
+def default_tables(config: dict) -> dict[str, dict]:
+    """The tables of a config without a ``tables`` section: main (vs MetaUAS Tab 1), efficiency, per category."""
+    runs = list(config["runs"])
+    tables = {"main": {"title": "Anomaly classification and segmentation (cf. MetaUAS Tab 1)", "runs": runs,
+                       "paper_table": "metauas_tab1"},
+              "efficiency": {"title": "Parameters and latency (cf. MetaUAS Tab 2)", "runs": runs, "efficiency": True}}
+    tables["per_category"] = {"title": "Per-category results", "runs": runs, "per_category": True,
+                              "columns": ["I-AUROC", "P-AP"]}
+    return tables
 
+
+def config_tables(config: dict) -> dict[str, dict]:
+    """The config's tables, else the default ones (here, not in the report builder: the Snakefile's parse reads
+    them, and must not import pandas)."""
     return config.get("tables") or default_tables(config)
 
 

@@ -28,7 +28,7 @@ ones are named in the report). Nothing is written but --out."""
 
 def register(group_subparsers) -> None:
     """Add ``bench precision``: the run key, variants, batch size, input size, rounds and repeats."""
-    from uasbench.pipeline.bench_precision import DEFAULT_VARIANTS
+    from uasbench.precision import DEFAULT_VARIANTS  # light: no torch at --help time
 
     parser = add_command(group_subparsers, "precision", "a run's forward in fp32 / tf32 / bf16 (+channels_last, "
                          "+compile) side by side", run, description=_DESCRIPTION, device=True)

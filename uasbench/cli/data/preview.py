@@ -15,8 +15,8 @@ Draw a PNG grid to check generated data by eye; masks are shown as red fills/con
 
 
 def register(group_subparsers) -> None:
-    """Add ``data preview``; the preview kinds are imported here so the choices stay in one place."""
-    from uasbench.datasets.preview import PREVIEW_KINDS
+    """Add ``data preview``; the preview kinds come from the package, so the choices stay in one place."""
+    from uasbench.datasets import PREVIEW_KINDS
 
     parser = add_command(group_subparsers, "preview", "write a PNG grid of samples with mask overlays",
                          run, description=DESCRIPTION)

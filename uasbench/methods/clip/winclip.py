@@ -19,6 +19,7 @@ from functools import cached_property
 import torch
 
 from uasbench.errors import ConfigError
+from uasbench.methods.catalog import DEFAULT_CLIP, DEFAULT_CLIP_TAG
 from uasbench.methods.clip.prompts import anomaly_probability, compositional_prompts
 from uasbench.methods.clip.windows import (
     DenseClipOutput,
@@ -29,7 +30,7 @@ from uasbench.methods.clip.windows import (
     window_embeddings,
     window_patch_indices,
 )
-from uasbench.methods.clip.zeroshot import DEFAULT_CLIP, DEFAULT_CLIP_TAG, ClipPromptMethod
+from uasbench.methods.clip.zeroshot import ClipPromptMethod
 from uasbench.methods.memory import CategoryMemory, FitsMemory, check_image_batch
 from uasbench.methods.registry import register_method
 

@@ -13,14 +13,11 @@ from typing import Callable
 import torch
 
 from uasbench.methods.base import Method
+from uasbench.methods.catalog import DEFAULT_CLIP, DEFAULT_CLIP_TAG
 from uasbench.methods.clip.prompts import anomaly_probability, baseline_prompts, check_class_name, text_prototypes
 from uasbench.methods.clip.windows import dense_clip_forward, upsample_grid_maps
 from uasbench.methods.memory import check_image_batch
 from uasbench.methods.registry import register_method
-
-#: MetaUAS Table 2 / WinCLIP: ViT-B-16-plus-240 with the LAION-400M epoch-31 weights, 240 px input
-DEFAULT_CLIP = "ViT-B-16-plus-240"
-DEFAULT_CLIP_TAG = "laion400m_e31"
 
 
 class ClipPromptMethod(Method):
