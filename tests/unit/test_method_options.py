@@ -50,10 +50,11 @@ def test_every_registered_method_has_a_declared_table():
 @pytest.mark.parametrize("method", sorted(BUILT_IN))
 def test_the_declared_table_equals_the_constructor(method):
     """Names, kinds, None-ness and defaults of every parameter; ``**options`` = the class's ``extra_options``;
-    ``trainable``, ``entry_options`` and the module as the class has them."""
+    ``trainable``, ``entry_options``, ``image_score_rule`` and the module as the class has them."""
     spec, cls = BUILT_IN[method], method_class(method)
     assert (spec.module, spec.trainable, spec.entry_options) == (cls.__module__, cls.trainable,
                                                                  tuple(cls.entry_options))
+    assert spec.image_score_rule == cls.image_score_rule
     hints = typing.get_type_hints(cls.__init__)
     params = [p for p in inspect.signature(cls.__init__).parameters.values()
               if p.name != "self" and p.kind not in VARIADIC]

@@ -98,15 +98,15 @@ ONENIP: dict[str, Option] = {
 RECONSTRUCTION_ENTRY_OPTIONS = ("backbone", "backbone_weights", "image_size")
 
 BUILT_IN: dict[str, MethodSpec] = {
-    "metauas": MethodSpec("uasbench.methods.metauas", METAUAS, trainable=True),
+    "metauas": MethodSpec("uasbench.methods.metauas", METAUAS, trainable=True, image_score_rule="max"),
     "patchcore": MethodSpec("uasbench.methods.patchcore.method", PATCHCORE),
     "clip": MethodSpec("uasbench.methods.clip.zeroshot", CLIP),
     "winclip": MethodSpec("uasbench.methods.clip.winclip", WINCLIP),
     "winclip+": MethodSpec("uasbench.methods.clip.winclip", WINCLIP),
-    "prompt-diff": MethodSpec("uasbench.methods.sanity", PROMPT_DIFF),
+    "prompt-diff": MethodSpec("uasbench.methods.sanity", PROMPT_DIFF, image_score_rule="max"),
     "random": MethodSpec("uasbench.methods.sanity", {"seed": whole(0, low=0, high=MAX_SEED)}),
     "onenip": MethodSpec("uasbench.methods.reconstruction.onenip", ONENIP, trainable=True,
-                         entry_options=RECONSTRUCTION_ENTRY_OPTIONS),
+                         entry_options=RECONSTRUCTION_ENTRY_OPTIONS, image_score_rule="avgpool16"),
     "uniad": MethodSpec("uasbench.methods.reconstruction.uniad", UNIAD, trainable=True,
-                        entry_options=RECONSTRUCTION_ENTRY_OPTIONS),
+                        entry_options=RECONSTRUCTION_ENTRY_OPTIONS, image_score_rule="avgpool16"),
 }

@@ -121,6 +121,8 @@ class MethodSpec:
     trainable: bool = False
     entry_options: tuple[str, ...] = DEFAULT_ENTRY_OPTIONS
     open: bool = False
+    #: the rule its own image score follows (``Method.image_score_rule``), read by evaluation without the model code
+    image_score_rule: str | None = None
 
     def check(self, name: str, options: Mapping[str, Any], where: str = "") -> None:
         """Unknown option names, then values outside their declared kind or range, as a ConfigError naming the key,

@@ -121,7 +121,8 @@ def signature_spec(cls: type) -> MethodSpec:
     if takes_any and extra is not None:
         options.update({key: options.get(key, Option("any")) for key in extra})
     return MethodSpec(cls.__module__, options, trainable=bool(getattr(cls, "trainable", False)),
-                      entry_options=tuple(cls.entry_options), open=takes_any and extra is None)
+                      entry_options=tuple(cls.entry_options), open=takes_any and extra is None,
+                      image_score_rule=getattr(cls, "image_score_rule", None))
 
 
 def _check_options(name: str, cls: type, config: dict[str, Any], where: str = "") -> None:

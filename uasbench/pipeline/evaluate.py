@@ -25,14 +25,15 @@ def default_image_score(protocol: str, method: str | None = None) -> str:
 
 
 def method_image_score_rule(method: str | None) -> str | None:
-    """The registered method's ``image_score_rule``; None for no method or one this installation cannot load
-    (then the evaluator's rule is applied to the stored map, which is what the evaluator itself does)."""
+    """The method's declared ``image_score_rule`` (its catalog entry: no model code imported); None for no method or
+    one this installation cannot load (then the evaluator's rule is applied to the stored map, which is what the
+    evaluator itself does)."""
     if not isinstance(method, str) or not method:
         return None
-    from uasbench.methods.registry import method_class
+    from uasbench.methods.registry import method_spec
 
     try:
-        return getattr(method_class(method), "image_score_rule", None)
+        return method_spec(method).image_score_rule
     except UasbenchError:
         return None
 
