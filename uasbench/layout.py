@@ -10,6 +10,7 @@ the command that reads it can never disagree. ``config`` is the workflow config,
       config.yaml                            the config ``uasbench run`` ran
       data/<dataset>/dataset.json            generated datasets; data/change_pairs/manifest.json
       models/<model>/model.pt                trained models (+ checkpoint.pt, train_summary.json)
+      converted/<model>/model.pt             official checkpoints converted (the config's ``checkpoints``)
       predictions/<dataset>/<run>/seed<S>/   maps, one <category>.npz each + meta.json
       metrics/<dataset>/<run>/seed<S>.json   the seven metrics under the configured protocol
       metrics_<protocol>/...                 the same predictions under a paper's protocol
@@ -78,12 +79,22 @@ def change_pairs_manifest(config: Config) -> Path:
 
 
 def model_dir(config: Config, model: str) -> Path:
-    """``models/<model>``, refused when the name would leave it (see :func:`uasbench.outdir.inside`)."""
+    """``models/<model>`` (a training entry) or ``converted/<model>`` (a ``checkpoints`` entry: a folder of its own,
+    so the train and convert rules never claim one file), refused when the name would leave it (see
+    :func:`uasbench.outdir.inside`)."""
+    if model in config.get("checkpoints", {}):
+        return converted_dir(config, model)
     return inside(results_dir(config) / "models", model)
 
 
+def converted_dir(config: Config, model: str) -> Path:
+    """``converted/<model>``: where ``uasbench convert checkpoint`` writes a ``checkpoints`` entry's model file."""
+    return inside(results_dir(config) / "converted", model)
+
+
 def model_file(config: Config, model: str) -> Path:
-    """A trained model's weights (``models/<model>/model.pt``), written by ``uasbench train``."""
+    """A model's weights (``<model dir>/model.pt``), written by ``uasbench train`` or ``uasbench convert
+    checkpoint``."""
     return model_dir(config, model) / MODEL_FILE
 
 

@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = custom_config(args.root, args.method, args.out, checkpoint=args.checkpoint, prompt=args.prompt,
                            options=parse_options(args.options), seeds=args.seeds, image_size=args.image_size,
-                           kind=args.layout)
+                           kind=args.layout, allow_random_weights=args.allow_random_weights)
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
@@ -67,5 +67,8 @@ def register(subparsers) -> None:
                    help="folder naming rules (default: folder = masks <stem>_mask.png or <stem>.png)")
     p.add_argument("--protocol", default="official", choices=sorted(PROTOCOLS),
                    help="metric definitions (default: official)")
+    p.add_argument("--allow-random-weights", action="store_true",
+                   help="run even when the method's pretrained weights are not found (random weights: results are "
+                   "not meaningful); without it such a run stops and names the missing file")
     add_batch_size_argument(p)
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")

@@ -26,7 +26,7 @@ def timed_run(config: dict, run_name: str, device: torch.device, image_size: int
     if run_name not in config["runs"]:
         raise ConfigError(f"unknown run {run_name!r}; configured runs: {', '.join(sorted(config['runs']))}")
     run_cfg = config["runs"][run_name]
-    method, info = build_run_method(config, run_cfg, device)
+    method, info = build_run_method(config, run_cfg, device, name=run_name)
     datasets = run_cfg.get("datasets", list(config["datasets"]))
     return run_cfg, method, info, image_size or config["datasets"][datasets[0]].get("image_size", 256)
 

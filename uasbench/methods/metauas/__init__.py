@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from uasbench.errors import ConfigError
-from uasbench.methods.base import Method
+from uasbench.methods.base import Method, WeightParameters
 from uasbench.methods.metauas import training
 from uasbench.methods.metauas.alignment import ALIGNMENT_MODES, FUSION_POLICIES
 from uasbench.methods.metauas.decoders import DECODERS
@@ -35,6 +35,7 @@ class MetaUAS(Method):
     """One prompt per query (a prompt batch of 1 is shared by the whole query batch)."""
 
     shots = 1
+    weight_parameters = WeightParameters("backbone", "backbone", "backbone_weights", "pretrained_backbone")
     extra_options: tuple[str, ...] = ()  # ``**unknown`` only exists to name unknown options in its error
     trainable = True
     train_defaults = training.TRAIN_DEFAULTS
