@@ -9,8 +9,8 @@ from typing import Any
 import torch
 
 from uasbench import layout
-from uasbench.config import model_entries
 from uasbench.backbones.weights import quiet_random_weights
+from uasbench.config import model_entries
 from uasbench.errors import CheckpointError
 from uasbench.methods import create
 from uasbench.methods.registry import method_class

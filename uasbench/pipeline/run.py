@@ -101,10 +101,9 @@ def run_custom(config: dict, device: torch.device, batch_size: int = 16, protoco
     from uasbench.io import write_text
     from uasbench.pipeline.evaluate import evaluate_predictions
     from uasbench.pipeline.predict import run_predict
+    from uasbench.pipeline.weights import check_needs, config_needs
     from uasbench.reports.build import DEFAULT_COLUMNS, metrics_table, per_category_table, write_table
     from uasbench.reports.collect import collect_metric_files
-
-    from uasbench.pipeline.weights import check_needs, config_needs
 
     check_needs(config_needs(config))  # a missing pretrained weight fails before the data check and any model
     out = layout.results_dir(config)

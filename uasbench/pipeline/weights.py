@@ -85,11 +85,13 @@ def training_requests(entry: dict[str, Any]) -> list[WeightRequest]:
 
 
 def run_needs(config: dict[str, Any], name: str) -> list[WeightNeed]:
+    """The weights ``runs.<name>`` loads when it predicts."""
     run = config["runs"][name]
     return needs_of(config, f"runs.{name}", run, run_requests(run))
 
 
 def training_needs(config: dict[str, Any], name: str) -> list[WeightNeed]:
+    """The weights training ``training.<name>`` loads."""
     entry = config["training"][name]
     return needs_of(config, f"training.{name}", entry, training_requests(entry))
 
