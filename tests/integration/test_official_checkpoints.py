@@ -108,6 +108,7 @@ def test_convert_command_refuses_a_checkpoint_that_does_not_fit_the_configured_m
     assert not (tmp_path / "results" / "converted" / "uniad-official" / "model.pt").exists()
 
 
+@pytest.mark.slow
 def test_the_official_route_runs_end_to_end_into_the_paper_table(tmp_path, official):
     config = write_config(tmp_path, official, ("metauas", "uniad"))
     snakemake(tmp_path, config, "--cores", "2")
