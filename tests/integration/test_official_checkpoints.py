@@ -122,3 +122,15 @@ def test_the_official_route_runs_end_to_end_into_the_paper_table(tmp_path, offic
                            "meta.json").read_text())
     assert meta["weight_source"] == f"official checkpoint {official['metauas']}"
     assert meta["checkpoint"].endswith("converted/metauas-official/model.pt")
+
+
+def test_the_schema_names_exactly_the_converters_that_exist():
+    import pkgutil
+
+    import uasbench.cli.convert
+    from uasbench.config import load_schema
+    from uasbench.methods.converters import OFFICIAL_CONVERTERS
+
+    schema = load_schema()["properties"]["checkpoints"]["additionalProperties"]["properties"]["convert"]["enum"]
+    commands = {m.name.replace("_", "-") for m in pkgutil.iter_modules(uasbench.cli.convert.__path__)}
+    assert set(schema) == set(OFFICIAL_CONVERTERS) == commands - {"checkpoint"}

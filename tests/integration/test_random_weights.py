@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.fixtures.layouts import make_mvtec
+from tests.fixtures.weight_caches import empty_weight_caches
 from uasbench.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,12 +25,7 @@ DATASET = {"kind": "synthetic-ad", "seed": 0, "image_size": 64, "n_train": 1, "n
 @pytest.fixture(autouse=True)
 def empty_caches(tmp_path, monkeypatch):
     """No torch hub, Hugging Face or open_clip cache holds any weight file."""
-    for name in ("HF_HUB_CACHE", "HF_HOME"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    return tmp_path / "torch" / "hub" / "checkpoints"
+    return empty_weight_caches(tmp_path, monkeypatch)
 
 
 def write_config(tmp_path: Path, runs: dict, training: dict | None = None, **top) -> Path:

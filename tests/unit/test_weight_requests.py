@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures.method_options import OPTIONS
+from tests.fixtures.weight_caches import empty_weight_caches
 from uasbench.backbones import clip, registry
 from uasbench.backbones.weights import refuse_random_weights
 from uasbench.errors import ConfigError
@@ -17,11 +18,7 @@ from uasbench.pipeline.weights import config_needs, resolve_request
 
 @pytest.fixture(autouse=True)
 def empty_caches(tmp_path, monkeypatch):
-    for name in ("HF_HUB_CACHE", "HF_HOME"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return empty_weight_caches(tmp_path, monkeypatch)
 
 
 @pytest.fixture
