@@ -172,8 +172,9 @@ def in_results(config: Config, location: str | Path) -> Path:
 
 
 def report_dir(config: Config) -> Path:
-    """Tables and figures of a tier: ``reports/<tier>`` in the working directory, beside ``results/``."""
-    return Path("reports") / str(config["tier"])
+    """Tables and figures of a tier: ``reports/<tier>`` in the working directory, beside ``results/`` (or the
+    config's ``report_dir``, so two configs of one tier keep their reports apart)."""
+    return Path(config.get("report_dir") or Path("reports") / str(config["tier"]))
 
 
 class MetricsKey(NamedTuple):

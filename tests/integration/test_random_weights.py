@@ -159,3 +159,18 @@ def test_shipped_configs_pass_the_check_and_the_paper_dag_stops_before_its_first
     write_config(tmp_path, {"r": FEATURE_DIFF_B4}, allow_random_weights=True)
     done = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+
+
+@pytest.mark.parametrize("name,run", [("config.yaml", "clip"), ("ci.yaml", "winclip+")])
+def test_shipped_random_by_design_runs_still_predict(tmp_path, capsys, name, run):
+    """The embedded tier's CLIP-tiny run (allowed per run) and the ci tier's (allowed for the whole config)."""
+    config = yaml.safe_load((ROOT / "config" / name).read_text())
+    config["results_dir"] = str(tmp_path / "results")
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    assert main(["data", "make-synthetic-ad", "--out", str(tmp_path / "results" / "data" / "synthetic"), "--seed", "0",
+                 "--image-size", "64", "--n-train", "1", "--n-test-good", "1", "--n-test-defect", "1",
+                 "--categories", "brick"]) == 0
+    assert main(["predict", run, "--config", str(path), "--dataset", "synthetic", "--seed", "1",
+                 "--out", str(tmp_path / "pred"), "--device", "cpu"]) == 0
+    assert "[weights: random]" in capsys.readouterr().out
