@@ -85,6 +85,10 @@ def test_training_on_a_random_encoder_is_refused_before_its_data_is_read(tmp_pat
     assert_refused(err, "backbone 'efficientnet_b4'", str(empty_caches / B4_FILE), "efficientnet-b4")
     assert "training.m" in err and "change_pairs" not in err  # refused before the missing pairs were looked for
     assert not (out / "model.pt").exists()
+    assert main(["bench", "train", "m", "--config", str(config), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err
+    assert_refused(err, "backbone 'efficientnet_b4'", str(empty_caches / B4_FILE), "efficientnet-b4")
+    assert "change_pairs" not in err
 
 
 @pytest.mark.parametrize("where", ["config", "run"])

@@ -66,11 +66,12 @@ def bench_training(config: dict, model_name: str, device: torch.device, workers:
     entry, method_cls, spec = training_spec(config, model_name, workers=workers, precision=precision,
                                             batch_size=batch_size, compile=compile)
     check_precision(spec.precision)
-    check_needs(training_needs(config, model_name))
+    needs = training_needs(config, model_name)
+    check_needs(needs)  # before the training set is built
     workers = default_workers() if spec.workers is None else spec.workers
     dataset = method_cls.training_dataset(config, entry)
     seed_everything(spec.seed)
-    with pretrained_only(config, entry, []):
+    with pretrained_only(config, entry, needs):
         model = create(entry["method"], **method_kwargs(entry)).model.to(device)
     if spec.channels_last:
         model.to(memory_format=torch.channels_last)
