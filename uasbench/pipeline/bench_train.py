@@ -66,7 +66,7 @@ def bench_training(config: dict, model_name: str, device: torch.device, workers:
     entry, method_cls, spec = training_spec(config, model_name, workers=workers, precision=precision,
                                             batch_size=batch_size, compile=compile)
     check_precision(spec.precision)
-    needs = training_needs(config, model_name)
+    needs = training_needs(config, model_name, refusable_only=True)
     check_needs(needs)  # before the training set is built
     workers = default_workers() if spec.workers is None else spec.workers
     dataset = method_cls.training_dataset(config, entry)

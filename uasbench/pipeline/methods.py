@@ -30,7 +30,7 @@ def build_run_method(config: dict, run: dict, device: torch.device, *, name: str
     Pretrained weights that resolve to random stop it before anything is built (uasbench.pipeline.weights);
     ``name`` is the run's key, for that message."""
     info: dict[str, Any] = {}
-    needs = needs_of(config, f"runs.{name}", run, run_requests(run))
+    needs = needs_of(config, f"runs.{name}", run, run_requests(run), refusable_only=True)
     with pretrained_only(config, run, needs):
         if "model" in run:  # a run's options override inference-only settings (e.g. OneNIP's normalizer)
             method = load_trained_method(config, run["model"], device, overrides=run.get("options"))

@@ -105,7 +105,8 @@ def run_custom(config: dict, device: torch.device, batch_size: int = 16, protoco
     from uasbench.reports.build import DEFAULT_COLUMNS, metrics_table, per_category_table, write_table
     from uasbench.reports.collect import collect_metric_files
 
-    check_needs(config_needs(config))  # a missing pretrained weight fails before the data check and any model
+    # a missing pretrained weight fails before the data check and any model
+    check_needs(config_needs(config, refusable_only=True))
     out = layout.results_dir(config)
     counts = {ds: check_data(config, ds) for ds in config["datasets"]}  # a bad folder fails before anything is written
     write_text(layout.run_config(config), yaml.safe_dump(config, sort_keys=False))

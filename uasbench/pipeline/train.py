@@ -60,7 +60,7 @@ def run_training(config: dict, model_name: str, device: torch.device, resume: bo
     entry, method_cls, spec = training_spec(config, model_name)
     out = check_creatable_dir(Path(out_dir) if out_dir else model_dir(config, model_name))
     torch.manual_seed(spec.seed)
-    with pretrained_only(config, entry, training_needs(config, model_name)):
+    with pretrained_only(config, entry, training_needs(config, model_name, refusable_only=True)):
         method = create(entry["method"], **method_kwargs(entry))
     dataset = method_cls.training_dataset(config, entry)
     t0 = time.perf_counter()

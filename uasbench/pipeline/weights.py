@@ -53,13 +53,18 @@ def _allowed(config: dict[str, Any], entry: dict[str, Any]) -> bool:
     return bool(config.get(ALLOW_KEY) or entry.get(ALLOW_KEY))
 
 
-def needs_of(config: dict[str, Any], user: str, entry: dict[str, Any], requests: list[WeightRequest]
-             ) -> list[WeightNeed]:
-    """The resolved ``requests`` of the config entry ``entry`` (named ``user`` in messages)."""
+def needs_of(config: dict[str, Any], user: str, entry: dict[str, Any], requests: list[WeightRequest], *,
+             refusable_only: bool = False) -> list[WeightNeed]:
+    """The resolved ``requests`` of the config entry ``entry`` (named ``user`` in messages); ``refusable_only``
+    skips those that can never be refused (allowed, or random on request), which keeps a check from importing
+    e.g. open_clip for the embedded tier's allowed CLIP-tiny."""
+    allowed = _allowed(config, entry)
     needs = []
     for request in requests:
+        if refusable_only and (allowed or not request.pretrained):
+            continue
         what, choice, fetch = resolve_request(request)
-        needs.append(WeightNeed(user, what, choice, fetch, _allowed(config, entry), request.pretrained))
+        needs.append(WeightNeed(user, what, choice, fetch, allowed, request.pretrained))
     return needs
 
 
@@ -84,22 +89,23 @@ def training_requests(entry: dict[str, Any]) -> list[WeightRequest]:
     return cls.weight_requests(cls.entry_kwargs(entry))
 
 
-def run_needs(config: dict[str, Any], name: str) -> list[WeightNeed]:
+def run_needs(config: dict[str, Any], name: str, refusable_only: bool = False) -> list[WeightNeed]:
     """The weights ``runs.<name>`` loads when it predicts."""
     run = config["runs"][name]
-    return needs_of(config, f"runs.{name}", run, run_requests(run))
+    return needs_of(config, f"runs.{name}", run, run_requests(run), refusable_only=refusable_only)
 
 
-def training_needs(config: dict[str, Any], name: str) -> list[WeightNeed]:
+def training_needs(config: dict[str, Any], name: str, refusable_only: bool = False) -> list[WeightNeed]:
     """The weights training ``training.<name>`` loads."""
     entry = config["training"][name]
-    return needs_of(config, f"training.{name}", entry, training_requests(entry))
+    return needs_of(config, f"training.{name}", entry, training_requests(entry), refusable_only=refusable_only)
 
 
-def config_needs(config: dict[str, Any]) -> list[WeightNeed]:
-    """Every weight the config's training entries and runs load, in config order."""
-    needs = [need for name in config.get("training", {}) for need in training_needs(config, name)]
-    return needs + [need for name in config["runs"] for need in run_needs(config, name)]
+def config_needs(config: dict[str, Any], refusable_only: bool = False) -> list[WeightNeed]:
+    """Every weight the config's training entries and runs load, in config order (``refusable_only``: see
+    :func:`needs_of`)."""
+    needs = [need for name in config.get("training", {}) for need in training_needs(config, name, refusable_only)]
+    return needs + [need for name in config["runs"] for need in run_needs(config, name, refusable_only)]
 
 
 def check_needs(needs: list[WeightNeed]) -> None:

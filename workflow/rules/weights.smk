@@ -4,6 +4,6 @@ from uasbench.pipeline.weights import check_needs, config_needs
 
 if not os.environ.get("UASBENCH_SKIP_ROOT_CHECK"):
     try:
-        check_needs(config_needs(config))
+        check_needs(config_needs(config, refusable_only=True))
     except UasbenchError as err:
         raise WorkflowError(str(err))
