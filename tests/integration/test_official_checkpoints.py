@@ -58,7 +58,7 @@ def write_config(folder: Path, official: dict[str, Path], methods: tuple[str, ..
                        "label": "OneNIP (official weights)", "paper_row": "onenip"},
             "uniad": {"method": "uniad", "model": "uniad-official", "prompt": "none",
                       "label": "UniAD (official weights)", "paper_row": "uniad"}}
-    config = {"tier": "paper", "results_dir": "results", "device": "cpu", "prompt_seeds": [1],
+    config = {"tier": "paper", "results_dir": str(folder / "results"), "device": "cpu", "prompt_seeds": [1],
               "datasets": {"synthetic": DATASET},
               "checkpoints": {f"{m}-official": checkpoints[f"{m}-official"] for m in methods},
               "runs": {m: runs[m] for m in methods},
@@ -95,6 +95,17 @@ def test_dry_run_plans_convert_predict_evaluate_report_and_no_training(tmp_path,
     for run in ("metauas", "onenip", "uniad"):  # each prediction reads its converted model file
         predict = next(b for b in blocks["predict"] if re.search(rf"wildcards: dataset=synthetic, run={run},", b))
         assert f"results/converted/{run}-official/model.pt" in re.search(r"input: (.*)", predict).group(1)
+
+
+def test_convert_command_writes_a_model_file_predict_loads(tmp_path, official, capsys):
+    from uasbench.config import load_config
+    from uasbench.pipeline.methods import load_trained_method
+
+    path = write_config(tmp_path, official, ("onenip",))
+    assert main(["convert", "checkpoint", "onenip-official", "--config", str(path)]) == 0
+    assert "results/converted/onenip-official/model.pt" in capsys.readouterr().out
+    method = load_trained_method(load_config(path), "onenip-official", torch.device("cpu"))
+    assert method.weight_source == f"official checkpoint {official['onenip']}"
 
 
 def test_convert_command_refuses_a_checkpoint_that_does_not_fit_the_configured_model(tmp_path, official, capsys):
