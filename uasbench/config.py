@@ -46,13 +46,17 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
                 and not math.isfinite(err.instance):
             message = f"{err.instance} is not a finite number"
         raise ConfigError(f"{source}: invalid value at {_key_path(err.absolute_path)}: {message}")
-    training = config.get("training", {})
     _check_run_methods(config, source)
     _check_training_methods(config, source)
+    _check_checkpoints(config, source)
+    models = model_entries(config)
     for name, run in config["runs"].items():
-        if "model" in run and run["model"] not in training:
-            raise ConfigError(f"{source}: runs.{name}.model = {run['model']!r} is not a key of 'training' "
-                              f"(known: {', '.join(sorted(training)) or 'none'})")
+        if "model" in run and run["model"] not in models:
+            raise ConfigError(f"{source}: runs.{name}.model = {run['model']!r} is not a key of 'training' or "
+                              f"'checkpoints' (known: {', '.join(sorted(models)) or 'none'})")
+        if "model" in run and models[run["model"]]["method"] != run["method"]:
+            raise ConfigError(f"{source}: runs.{name}.method = {run['method']!r} but its model {run['model']!r} is "
+                              f"a {models[run['model']]['method']!r} model")
         for ds in run.get("datasets", []):
             if ds not in config["datasets"]:
                 raise ConfigError(f"{source}: runs.{name}.datasets names unknown dataset {ds!r}")
@@ -69,7 +73,7 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
     for name, ds in config["datasets"].items():
         if ds["kind"] != "synthetic-ad" and not ds.get("root"):
             raise ConfigError(f"{source}: datasets.{name}.root must name the {ds['kind']} folder")
-    for name, entry in training.items():
+    for name, entry in config.get("training", {}).items():
         data = entry.get("data")
         for key in ([data] if isinstance(data, str) else data or []):
             if key != "change_pairs" and key not in config["datasets"]:
@@ -100,6 +104,25 @@ def _check_image_sizes(config: dict[str, Any], source: str) -> None:
         problem = None if size is None else image_size_problem(size)
         if problem:
             raise ConfigError(f"{source}: invalid value at {where}.image_size: {problem}")
+
+
+def model_entries(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every model a run may name with ``model:``: the training entries and the converted official checkpoints."""
+    return {**config.get("training", {}), **config.get("checkpoints", {})}
+
+
+def _check_checkpoints(config: dict[str, Any], source: str) -> None:
+    """A checkpoints entry has a name no training entry has, and a converter made for its method."""
+    from uasbench.methods.converters import OFFICIAL_CONVERTERS
+
+    for name, entry in config.get("checkpoints", {}).items():
+        if name in config.get("training", {}):
+            raise ConfigError(f"{source}: checkpoints.{name} has the name of a training entry; a run's 'model:' "
+                              "must name one model, so rename one of them")
+        converts_to = OFFICIAL_CONVERTERS[entry["convert"]].method
+        if entry["method"] != converts_to:
+            raise ConfigError(f"{source}: checkpoints.{name}: convert {entry['convert']!r} makes a {converts_to!r} "
+                              f"model, not {entry['method']!r}")
 
 
 def _validator_class():
@@ -170,9 +193,12 @@ def _check_method_options(config: dict[str, Any], source: str) -> None:
 
     for name, entry in training.items():
         check_options(entry["method"], trained_kwargs(entry), f"{source}: training.{name}.options")
+    models = model_entries(config)
+    for name, entry in config.get("checkpoints", {}).items():
+        check_options(entry["method"], entry.get("options", {}), f"{source}: checkpoints.{name}.options")
     for name, run in config["runs"].items():
         if "model" in run:  # a run's options override the trained model's constructor options
-            entry = training[run["model"]]
+            entry = models[run["model"]]
             check_options(entry["method"], {**trained_kwargs(entry), **run.get("options", {})},
                           f"{source}: runs.{name}.options")
         else:

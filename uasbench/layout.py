@@ -11,6 +11,7 @@ the command that reads it can never disagree. ``config`` is the workflow config,
       .uasbench-run.lock                     held by a ``uasbench run`` writing into the folder
       data/<dataset>/dataset.json            generated datasets; data/change_pairs/manifest.json
       models/<model>/model.pt                trained models (+ checkpoint.pt, train_summary.json)
+      converted/<model>/model.pt             official checkpoints converted (the config's ``checkpoints``)
       predictions/<dataset>/<run>/seed<S>/   maps, one <category>.npz each + meta.json
       metrics/<dataset>/<run>/seed<S>.json   the seven metrics under the configured protocol
       metrics_<protocol>/...                 the same predictions under a paper's protocol
@@ -88,12 +89,22 @@ def change_pairs_manifest(config: Config) -> Path:
 
 
 def model_dir(config: Config, model: str) -> Path:
-    """``models/<model>``, refused when the name would leave it (see :func:`uasbench.outdir.inside`)."""
+    """``models/<model>`` (a training entry) or ``converted/<model>`` (a ``checkpoints`` entry: a folder of its own,
+    so the train and convert rules never claim one file), refused when the name would leave it (see
+    :func:`uasbench.outdir.inside`)."""
+    if model in config.get("checkpoints", {}):
+        return converted_dir(config, model)
     return inside(results_dir(config) / "models", model)
 
 
+def converted_dir(config: Config, model: str) -> Path:
+    """``converted/<model>``: where ``uasbench convert checkpoint`` writes a ``checkpoints`` entry's model file."""
+    return inside(results_dir(config) / "converted", model)
+
+
 def model_file(config: Config, model: str) -> Path:
-    """A trained model's weights (``models/<model>/model.pt``), written by ``uasbench train``."""
+    """A model's weights (``<model dir>/model.pt``), written by ``uasbench train`` or ``uasbench convert
+    checkpoint``."""
     return model_dir(config, model) / MODEL_FILE
 
 
@@ -171,8 +182,9 @@ def in_results(config: Config, location: str | Path) -> Path:
 
 
 def report_dir(config: Config) -> Path:
-    """Tables and figures of a tier: ``reports/<tier>`` in the working directory, beside ``results/``."""
-    return Path("reports") / str(config["tier"])
+    """Tables and figures of a tier: ``reports/<tier>`` in the working directory, beside ``results/`` (or the
+    config's ``report_dir``, so two configs of one tier keep their reports apart)."""
+    return Path(config.get("report_dir") or Path("reports") / str(config["tier"]))
 
 
 class MetricsKey(NamedTuple):

@@ -25,6 +25,9 @@ def test_paths_with_wildcards_are_the_rules_patterns():
     assert str(layout.log_file(CONFIG, "track")) == "results/ci/logs/track.log"
     assert str(layout.model_file(CONFIG, "{model}")) == "results/ci/models/{model}/model.pt"
     assert str(layout.report_dir(CONFIG)) == "reports/ci"
+    official = {**CONFIG, "report_dir": "reports/official", "checkpoints": {"m": {}}}
+    assert str(layout.report_dir(official)) == "reports/official"
+    assert str(layout.model_file(official, "m")) == "results/ci/converted/m/model.pt"  # not the train rule's file
 
 
 def test_filled_in_paths():

@@ -21,6 +21,8 @@ DEFAULT_CLIP = "ViT-B-16-plus-240"
 DEFAULT_CLIP_TAG = "laion400m_e31"
 TINY_CLIP = "clip-tiny"
 CLIP_MODELS = (DEFAULT_CLIP, TINY_CLIP)
+# the `uasbench fetch` name of each CLIP model's weights (clip-tiny has none: it is random by design)
+CLIP_FETCH = {DEFAULT_CLIP: "clip-vit-b-16-plus-240"}
 _TINY_CONFIG = Path(__file__).with_name("clip_configs") / f"{TINY_CLIP}.json"
 # open_clip's own download folder for URL-hosted weights (download_pretrained_from_url's default)
 OPEN_CLIP_URL_CACHE = Path("~/.cache/clip")
@@ -93,7 +95,7 @@ def create_clip(name: str = DEFAULT_CLIP, pretrained_tag: str | None = DEFAULT_C
                 raise
             raise CheckpointError(f"CLIP {name!r}: weights file {str(choice.path)!r} cannot be loaded: {err}") from err
     if choice.path is None:
-        warn_random(f"CLIP {name!r}", pretrained)
+        warn_random(f"CLIP {name!r}", pretrained, choice, CLIP_FETCH.get(name))
     model.eval()
     for param in model.parameters():
         param.requires_grad_(False)

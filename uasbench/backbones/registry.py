@@ -41,19 +41,21 @@ class BackboneSpec:
     hub_files: tuple[str, ...] = ()  # file names looked for in $TORCH_HOME/hub/checkpoints
     hf_repos: tuple[str, ...] = ()  # Hugging Face repos looked for in the local HF hub cache
     package: str | None = None  # id of an installed package that ships weights
+    fetch: str | None = None  # the `uasbench fetch` name that downloads the weights
     role: str = ""
 
 
 PRESETS: dict[str, BackboneSpec] = {spec.name: spec for spec in (
     BackboneSpec("efficientnet_b4", "lukemelas", "efficientnet-b4", EFFNET_TAPS, "metauas",
-                 hub_files=("efficientnet-b4-6ed6700e.pth",),
+                 hub_files=("efficientnet-b4-6ed6700e.pth",), fetch="efficientnet-b4",
                  role="MetaUAS / OneNIP / UniAD / PatchCore(E-b4) encoder (lukemelas, static padding for 380 px)"),
     BackboneSpec("tf_efficientnet_lite0", "timm-efficientnet", "tf_efficientnet_lite0", EFFNET_TAPS, "metauas",
                  mean=TF_LITE_MEAN, std=TF_LITE_STD, hub_files=("tf_efficientnet_lite0-0aa007d2.pth",),
                  hf_repos=("timm/tf_efficientnet_lite0.in1k",), package="efficientnet-lite0",
                  role="embedded-tier default encoder"),
     BackboneSpec("efficientnet_b6", "lukemelas", "efficientnet-b6", {"metauas": EFFNET_TAPS["metauas"]}, "metauas",
-                 hub_files=("efficientnet-b6-c76e70fd.pth",), role="MetaUAS Tab 3b ablation (E-b6)"),
+                 hub_files=("efficientnet-b6-c76e70fd.pth",), fetch="efficientnet-b6",
+                 role="MetaUAS Tab 3b ablation (E-b6)"),
     BackboneSpec("efficientvit_b3", "timm-efficientvit", "efficientvit_b3",
                  {"metauas": ("stem", "stages.0", "stages.1", "stages.2", "stages.3")}, "metauas",
                  hf_repos=("timm/efficientvit_b3.r224_in1k",), role="MetaUAS Tab 3b ablation (EViT-b3)"),
@@ -62,6 +64,7 @@ PRESETS: dict[str, BackboneSpec] = {spec.name: spec for spec in (
                  role="MetaUAS Tab 3b ablation (M-v2)"),
     BackboneSpec("wide_resnet50_2", "timm-resnet", "wide_resnet50_2", {"patchcore": ("layer2", "layer3")}, "patchcore",
                  hub_files=("wide_resnet50_2-95faca4d.pth",), hf_repos=("timm/wide_resnet50_2.tv_in1k",),
+                 fetch="wrn50-2",
                  role="PatchCore's original backbone (torchvision ImageNet V1 weights)"),
 )}
 
@@ -113,7 +116,7 @@ def build_network(name: str, weights: str | os.PathLike | None = None, pretraine
     if choice.path is not None:
         _FAMILIES[spec.family].load(net, choice.path, keep_fc)
     else:
-        warn_random(f"backbone {name!r}", pretrained)
+        warn_random(f"backbone {name!r}", pretrained, choice, spec.fetch)
     return net.eval(), choice
 
 

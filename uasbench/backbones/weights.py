@@ -33,6 +33,7 @@ class WeightChoice:
 
     source: str
     path: Path | None
+    searched: tuple[str, ...] = ()  # the places looked in, in order (for the message when none held the file)
 
     @property
     def is_random(self) -> bool:
@@ -83,6 +84,16 @@ def find_in_hf_cache(repo_id: str, filenames: Sequence[str] = HF_WEIGHT_FILES) -
     return None
 
 
+def search_places(hub_files: Sequence[str], hf_repos: Sequence[str], extra_dirs: Sequence[Path] = (),
+                  hf_files: Sequence[str] = HF_WEIGHT_FILES, package: str | None = None) -> tuple[str, ...]:
+    """The places :func:`resolve_weights` looks in, in its order, as readable paths (for a missing-weights error)."""
+    places = [str(folder / name) for folder in (torch_hub_checkpoints_dir(), *extra_dirs) for name in hub_files]
+    places += [f"{hf_hub_cache_dir()} (Hugging Face repo {repo}: {' or '.join(hf_files)})" for repo in hf_repos]
+    if package is not None:
+        places.append(f"installed package {package!r}")
+    return tuple(places)
+
+
 def find_in_hub_cache(hub_files: Sequence[str], hf_repos: Sequence[str], extra_dirs: Sequence[Path] = (),
                       hf_files: Sequence[str] = HF_WEIGHT_FILES) -> Path | None:
     """First cached copy: torch hub checkpoint file names, then HF hub repos (each with ``hf_files``)."""
@@ -117,10 +128,12 @@ def resolve_weights(what: str, weights: str | os.PathLike | None, pretrained: bo
             shipped = package_file(package)
             if shipped is not None:
                 return WeightChoice(f"package:{package}", shipped)
+        return WeightChoice(RANDOM, None, search_places(hub_files, hf_repos, extra_hub_dirs, hf_files, package))
     return WeightChoice(RANDOM, None)
 
 
 _QUIET_RANDOM: contextvars.ContextVar[bool] = contextvars.ContextVar("uasbench_quiet_random", default=False)
+_REFUSE_RANDOM: contextvars.ContextVar[bool] = contextvars.ContextVar("uasbench_refuse_random", default=False)
 
 
 @contextlib.contextmanager
@@ -134,10 +147,38 @@ def quiet_random_weights(when: bool = True) -> Iterator[None]:
         _QUIET_RANDOM.reset(token)
 
 
-def warn_random(what: str, pretrained: bool) -> None:
-    """The loud warning for random weights: every number computed with them is meaningless."""
+@contextlib.contextmanager
+def refuse_random_weights(when: bool = True) -> Iterator[None]:
+    """While active (if ``when``), a pretrained model whose weights resolve to random raises instead of warning: the
+    guard behind the config-level check, for models the check cannot see (e.g. a plug-in's own backbone)."""
+    token = _REFUSE_RANDOM.set(when)
+    try:
+        yield
+    finally:
+        _REFUSE_RANDOM.reset(token)
+
+
+def fetch_hint(fetch: str | None) -> str:
+    """How to get missing weights: the fetch command where one exists, else where to put a file."""
+    if fetch:
+        return f"get them with 'uasbench fetch {fetch}'"
+    return "put the file in one of those places or name it in the config (backbone_weights / weights)"
+
+
+def random_weights_message(what: str, searched: Sequence[str], fetch: str | None) -> str:
+    """One sentence naming the weight, where it was looked for and how to get it."""
+    places = "; ".join(searched) or "nowhere (no file name is known for it)"
+    return (f"{what}: no pretrained weights found (looked in: {places}); {fetch_hint(fetch)}, or set "
+            "allow_random_weights: true to run on random weights (results are then not meaningful)")
+
+
+def warn_random(what: str, pretrained: bool, choice: WeightChoice | None = None, fetch: str | None = None) -> None:
+    """The loud warning for random weights: every number computed with them is meaningless. Under
+    :func:`refuse_random_weights` a pretrained model resolving to random is a ConfigError instead."""
     if _QUIET_RANDOM.get():
         return
+    if pretrained and _REFUSE_RANDOM.get():
+        raise ConfigError(random_weights_message(what, choice.searched if choice else (), fetch))
     reason = "pretrained=False" if not pretrained else "no weight file in the config, the hub caches or a package"
     log.warning("%s uses RANDOM weights (%s): features and results are NOT meaningful", what, reason)
 

@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out, "--out", {"--root": args.root})
     config = custom_config(args.root, args.method, args.out, checkpoint=args.checkpoint, prompt=args.prompt,
                            options=parse_options(args.options), seeds=args.seeds, image_size=args.image_size,
-                           kind=args.layout)
+                           kind=args.layout, allow_random_weights=args.allow_random_weights)
     apply_threads(args)
     written = run_custom(config, resolve_device(args.device), batch_size=args.batch_size, protocol=args.protocol)
     for dataset, counts in written["counts"].items():
@@ -71,5 +71,8 @@ def register(subparsers) -> None:
     p.add_argument("--layout", default="folder", choices=LAYOUTS,
                    help="folder naming rules (default: folder = masks <stem>_mask.png or <stem>.png)")
     add_protocol_argument(p, "metric definitions")
+    p.add_argument("--allow-random-weights", action="store_true",
+                   help="run even when the method's pretrained weights are not found (random weights: results are "
+                   "not meaningful); without it such a run stops and names the missing file")
     add_batch_size_argument(p)
     add_threads_argument(p)

@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from uasbench.methods.options import DEFAULT_ENTRY_OPTIONS, entry_kwargs
+
+
+@dataclass(frozen=True)
+class WeightParameters:
+    """Which constructor parameters of a method name its pretrained network: the backbone preset or CLIP model
+    (``name``), an explicit weights file (``weights``), the pretrained flag and, for CLIP, the pretrained tag."""
+
+    kind: str  # "backbone" (uasbench.backbones presets) | "clip" (open_clip models)
+    name: str
+    weights: str
+    pretrained: str
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
+class WeightRequest:
+    """One pretrained network a method built with given options would load (resolved by uasbench.pipeline.weights)."""
+
+    kind: str
+    name: str
+    weights: str | None
+    pretrained: bool
+    tag: str | None = None
 
 
 def count_parameters(module: nn.Module) -> dict[str, int]:
@@ -53,8 +78,29 @@ class Method:
     train_defaults: ClassVar[dict[str, Any]] = {}
     #: training-entry keys (besides ``options``) that become constructor arguments of the trained model
     entry_options: ClassVar[tuple[str, ...]] = DEFAULT_ENTRY_OPTIONS
+    #: the constructor parameters naming the method's pretrained network (None: it loads no pretrained weights)
+    weight_parameters: ClassVar[WeightParameters | None] = None
     model: nn.Module
     weight_source: str = "random"
+
+    @classmethod
+    def bound_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` completed with the constructor's defaults."""
+        defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()
+                    if p.default is not inspect.Parameter.empty}
+        return {**defaults, **options}
+
+    @classmethod
+    def weight_requests(cls, options: dict[str, Any]) -> list[WeightRequest]:
+        """The pretrained weights ``cls(**options)`` would resolve, found without building it, so a missing file
+        stops a job before it computes; none when ``checkpoint`` is set (a checkpoint carries every weight)."""
+        declared = cls.weight_parameters
+        if declared is None or options.get("checkpoint") is not None:
+            return []
+        bound = cls.bound_options(options)
+        return [WeightRequest(declared.kind, str(bound[declared.name]), bound.get(declared.weights),
+                              bool(bound.get(declared.pretrained, True)),
+                              bound.get(declared.tag) if declared.tag else None)]
 
     @classmethod
     def entry_kwargs(cls, entry: dict[str, Any]) -> dict[str, Any]:

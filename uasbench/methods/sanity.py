@@ -9,13 +9,14 @@ map max. ``random``: i.i.d. uniform maps and scores seeded by (seed, query conte
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from uasbench.errors import ConfigError
-from uasbench.methods.base import Method
+from uasbench.methods.base import Method, WeightParameters, WeightRequest
 from uasbench.methods.memory import CategoryMemory, FitsMemory, check_image_batch, content_key
 from uasbench.methods.patchcore.method import gaussian_smooth
 from uasbench.methods.registry import register_method
@@ -56,6 +57,12 @@ class PromptDifference(FitsMemory, Method):
 
     shots = 1
     image_score_rule = "max"
+    weight_parameters = WeightParameters("backbone", "backbone", "weights", "pretrained")
+
+    @classmethod
+    def weight_requests(cls, options: dict[str, Any]) -> list[WeightRequest]:
+        """Only the feature space has a network."""
+        return super().weight_requests(options) if cls.bound_options(options)["space"] == "feature" else []
 
     def __init__(self, space: str = "pixel", backbone: str = "tf_efficientnet_lite0", taps: str = "metauas",
                  weights: str | None = None, pretrained: bool = True, smoothing_sigma: float = 4.0) -> None:

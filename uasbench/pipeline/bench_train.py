@@ -25,6 +25,7 @@ import torch
 from uasbench.methods import create
 from uasbench.pipeline.methods import method_kwargs
 from uasbench.pipeline.train import training_spec
+from uasbench.pipeline.weights import check_needs, pretrained_only, training_needs
 from uasbench.precision import check_precision, precision_flags
 from uasbench.training.batches import default_workers, make_loader, to_device
 from uasbench.training.loop import TrainStep, make_optimizer, seed_everything
@@ -65,10 +66,13 @@ def bench_training(config: dict, model_name: str, device: torch.device, workers:
     entry, method_cls, spec = training_spec(config, model_name, workers=workers, precision=precision,
                                             batch_size=batch_size, compile=compile)
     check_precision(spec.precision)
+    needs = training_needs(config, model_name, refusable_only=True)
+    check_needs(needs)  # before the training set is built
     workers = default_workers() if spec.workers is None else spec.workers
     dataset = method_cls.training_dataset(config, entry)
     seed_everything(spec.seed)
-    model = create(entry["method"], **method_kwargs(entry)).model.to(device)
+    with pretrained_only(config, entry, needs):
+        model = create(entry["method"], **method_kwargs(entry)).model.to(device)
     if spec.channels_last:
         model.to(memory_format=torch.channels_last)
     model.train()

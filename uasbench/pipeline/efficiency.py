@@ -27,7 +27,7 @@ def timed_run(config: dict, run_name: str, device: torch.device, image_size: int
     if run_name not in config["runs"]:
         raise ConfigError(f"unknown run {run_name!r}; configured runs: {', '.join(sorted(config['runs']))}")
     run_cfg = config["runs"][run_name]
-    method, info = build_run_method(config, run_cfg, device)
+    method, info = build_run_method(config, run_cfg, device, name=run_name)
     if run_cfg.get("clip_prior"):
         method = WithClipPrior(method, run_cfg["clip_prior"], device)
         info["weight_source"] = method.weight_source

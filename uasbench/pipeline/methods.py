@@ -10,10 +10,12 @@ import torch
 
 from uasbench import layout
 from uasbench.backbones.weights import quiet_random_weights
+from uasbench.config import model_entries
 from uasbench.errors import CheckpointError
 from uasbench.methods import create
 from uasbench.methods.registry import method_class
 from uasbench.methods.state_dicts import listed
+from uasbench.pipeline.weights import needs_of, pretrained_only, run_requests
 from uasbench.training.checkpoint import check_finite_weights
 
 
@@ -22,14 +24,20 @@ def model_dir(config: dict, model_name: str) -> Path:
     return layout.model_dir(config, model_name)
 
 
-def build_run_method(config: dict, run: dict, device: torch.device) -> tuple[Any, dict[str, Any]]:
-    """Returns the method and what every result records about it (weight source, parameter counts, checkpoint)."""
+def build_run_method(config: dict, run: dict, device: torch.device, *, name: str = "run"
+                     ) -> tuple[Any, dict[str, Any]]:
+    """Returns the method and what every result records about it (weight source, parameter counts, checkpoint).
+
+    Pretrained weights that resolve to random stop it before anything is built (uasbench.pipeline.weights);
+    ``name`` is the run's key, for that message."""
     info: dict[str, Any] = {}
-    if "model" in run:  # a run's options override inference-only settings (e.g. OneNIP's normalizer)
-        method = load_trained_method(config, run["model"], device, overrides=run.get("options"))
-        info["checkpoint"] = str(layout.model_file(config, run["model"]))
-    else:
-        method = create(run["method"], **run.get("options", {}))
+    needs = needs_of(config, f"runs.{name}", run, run_requests(run), refusable_only=True)
+    with pretrained_only(config, run, needs):
+        if "model" in run:  # a run's options override inference-only settings (e.g. OneNIP's normalizer)
+            method = load_trained_method(config, run["model"], device, overrides=run.get("options"))
+            info["checkpoint"] = str(layout.model_file(config, run["model"]))
+        else:
+            method = create(run["method"], **run.get("options", {}))
     method.to(device)
     info["weight_source"] = getattr(method, "weight_source", "random")
     info["params"] = method.parameter_counts()
@@ -43,12 +51,12 @@ def method_kwargs(entry: dict) -> dict[str, Any]:
 
 
 def load_trained_method(config: dict, model_name: str, device: torch.device, overrides: dict | None = None):
-    """The trained model ``model_name`` built from its config entry and loaded from its ``model.pt``; a missing,
-    foreign or mismatched file is a CheckpointError naming it."""
-    entry = config["training"][model_name]
+    """The trained or converted model ``model_name`` built from its config entry and loaded from its ``model.pt``; a
+    missing, foreign or mismatched file is a CheckpointError naming it."""
+    entry = model_entries(config)[model_name]
     path = layout.model_file(config, model_name)
     if not path.is_file():
-        raise CheckpointError(f"{path}: trained model not found; run 'uasbench train {model_name}' first")
+        raise CheckpointError(f"{path}: model not found; run '{_make_command(config, model_name)}' first")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:
@@ -70,8 +78,8 @@ def load_trained_method(config: dict, model_name: str, device: torch.device, ove
     if wrong:
         raise CheckpointError(f"{path}: does not fit the {entry['method']} model the config now describes"
                               f"{_option_changes(state, kwargs)}; {len(wrong)} tensors have another shape "
-                              f"(file != model): {listed(wrong)}. Retrain with 'uasbench train {model_name}' "
-                              "or restore the options it was trained with")
+                              f"(file != model): {listed(wrong)}. Remake it with '{_make_command(config, model_name)}' "
+                              "or restore the options it was made with")
     missing, unexpected = method.model.load_state_dict(state["state_dict"], strict=False)
     if missing or unexpected:
         raise CheckpointError(f"{path}: keys do not match the {entry['method']} model "
@@ -79,6 +87,13 @@ def load_trained_method(config: dict, model_name: str, device: torch.device, ove
                               f"{_option_changes(state, kwargs)}")
     method.weight_source = state.get("weight_source", "unknown")
     return method.to(device)
+
+
+def _make_command(config: dict, model_name: str) -> str:
+    """The command that writes the model file: training, or converting an official checkpoint."""
+    if model_name in config.get("checkpoints", {}):
+        return f"uasbench convert checkpoint {model_name} --config <config>"
+    return f"uasbench train {model_name}"
 
 
 def _option_changes(state: dict, now: dict[str, Any]) -> str:

@@ -51,7 +51,7 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     execution = Execution.of_run(run, precision, channels_last, compile)
     size = config["datasets"][dataset].get("image_size", 256)
     torch.manual_seed(seed)
-    method, info = build_run_method(config, run, device)
+    method, info = build_run_method(config, run, device, name=run_name)
     if run.get("clip_prior"):
         info["weight_source"] = prior_weight_source(info["weight_source"], run["clip_prior"], device)
     samples, categories = load_split(config, dataset)

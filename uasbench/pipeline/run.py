@@ -59,7 +59,8 @@ def default_prompt(method: str) -> str:
 
 def custom_config(root: str | Path, method: str, out: str | Path, checkpoint: str | None = None,
                   prompt: str | None = None, options: dict[str, Any] | None = None, seeds: Sequence[int] = (1,),
-                  image_size: int | None = None, kind: str = "folder") -> dict[str, Any]:
+                  image_size: int | None = None, kind: str = "folder", allow_random_weights: bool = False
+                  ) -> dict[str, Any]:
     """The validated config of one run: ``datasets: {<folder name>: {kind, root}}``, ``runs: {<method>: ...}``."""
     from uasbench.config import validate_config
 
@@ -78,6 +79,8 @@ def custom_config(root: str | Path, method: str, out: str | Path, checkpoint: st
     config = {"tier": "custom", "results_dir": str(Path(out).resolve()), "prompt_seeds": list(seeds),
               "datasets": {plain_name(root.resolve().name, "data"): dataset},
               "runs": {plain_name(method, "method"): run}}
+    if allow_random_weights:
+        config["allow_random_weights"] = True
     return validate_config(config, source="uasbench run")
 
 
@@ -167,9 +170,12 @@ def run_custom(config: dict, device: torch.device, batch_size: int = 16, protoco
     from uasbench.io import write_text
     from uasbench.pipeline.evaluate import evaluate_predictions
     from uasbench.pipeline.predict import run_predict
+    from uasbench.pipeline.weights import check_needs, config_needs
     from uasbench.reports.build import DEFAULT_COLUMNS, metrics_table, per_category_table, write_table
     from uasbench.reports.collect import collect_metric_files
 
+    # a missing pretrained weight fails before the data check and any model
+    check_needs(config_needs(config, refusable_only=True))
     out = layout.results_dir(config)
     check_earlier_run(config)  # before reading any image: the folder's state is known now
     counts = {ds: check_data(config, ds) for ds in config["datasets"]}  # a bad folder fails before anything is written

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from tqdm.auto import tqdm
 
 from uasbench import layout
+from uasbench.config import model_entries
 from uasbench.errors import DataError
 from uasbench.io import read_json_object, write_json
 from uasbench.reports.collect import efficiency_for, read_metrics, run_metrics
@@ -147,7 +148,8 @@ def track_prediction(config: dict, uri: str, env_tags: dict[str, str], job: Job,
     params = {**flatten("run", run_cfg), **flatten("dataset", config["datasets"][dataset]),
               "run.model": model, "seed": seed, "prompt": meta.get("prompt"), "image_size": meta.get("image_size")}
     if "model" in run_cfg:
-        params.update(flatten("training", config["training"][run_cfg["model"]]))
+        section = "training" if run_cfg["model"] in config.get("training", {}) else "checkpoint"
+        params.update(flatten(section, model_entries(config)[run_cfg["model"]]))
     tags = {**env_tags, "method": run_cfg.get("method", meta.get("method", run)), "run": run, "dataset": dataset,
             "seed": str(seed), "device": meta.get("device", "unknown"), "model": model,
             "precision": meta.get("precision", "fp32"),

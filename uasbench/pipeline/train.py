@@ -21,6 +21,7 @@ from uasbench.io import check_creatable_dir, save_torch, write_json
 from uasbench.methods import create
 from uasbench.methods.registry import method_class
 from uasbench.pipeline.methods import method_kwargs, model_dir
+from uasbench.pipeline.weights import pretrained_only, training_needs
 from uasbench.training.distributed import is_main_process
 from uasbench.training.loop import TrainSpec, train
 
@@ -59,7 +60,8 @@ def run_training(config: dict, model_name: str, device: torch.device, resume: bo
     entry, method_cls, spec = training_spec(config, model_name)
     out = check_creatable_dir(Path(out_dir) if out_dir else model_dir(config, model_name))
     torch.manual_seed(spec.seed)
-    method = create(entry["method"], **method_kwargs(entry))
+    with pretrained_only(config, entry, training_needs(config, model_name, refusable_only=True)):
+        method = create(entry["method"], **method_kwargs(entry))
     dataset = method_cls.training_dataset(config, entry)
     t0 = time.perf_counter()
     ran = {"model": model_name, "method": entry["method"], "entry": _entry_settings(entry, method_cls)}

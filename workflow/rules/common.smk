@@ -124,7 +124,22 @@ def check_slurm_resources():
         )
 
 
+def check_pretrained_weights():
+    """A config that claims pretrained weights stops before its first job when one resolves to random (each job's
+    command checks again). Here, not at parse time: resolving weights imports torch, which a parse (a dry run, the
+    report) must not pay for. UASBENCH_SKIP_ROOT_CHECK=1 skips it, as it skips the input preflight."""
+    if os.environ.get("UASBENCH_SKIP_ROOT_CHECK") or not workflow.is_main_process:
+        return
+    from uasbench.pipeline.weights import check_needs, config_needs
+
+    try:
+        check_needs(config_needs(config, refusable_only=True))
+    except UasbenchError as err:
+        raise WorkflowError(str(err))
+
+
 onstart:
     check_slurm_resources()
+    check_pretrained_weights()
 
 CONDA_ENV = "../envs/uasbench.yaml"

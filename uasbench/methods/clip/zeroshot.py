@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 
-from uasbench.methods.base import Method
+from uasbench.methods.base import Method, WeightParameters
 from uasbench.methods.catalog import DEFAULT_CLIP, DEFAULT_CLIP_TAG
 from uasbench.methods.clip.prompts import anomaly_probability, baseline_prompts, check_class_name, text_prototypes
 from uasbench.methods.clip.windows import dense_clip_forward, upsample_grid_maps
@@ -25,6 +25,7 @@ class ClipPromptMethod(Method):
     one pair of text prototypes per category."""
 
     shots = 0
+    weight_parameters = WeightParameters("clip", "model_name", "weights", "pretrained", tag="pretrained_tag")
     temperature: float = 0.07
 
     def __init__(self, model_name: str = DEFAULT_CLIP, pretrained_tag: str | None = DEFAULT_CLIP_TAG,

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from uasbench.errors import ConfigError
-from uasbench.methods.base import Method
+from uasbench.methods.base import Method, WeightParameters
 from uasbench.methods.metauas import training
 from uasbench.methods.metauas.alignment import ALIGNMENT_MODES, FUSION_POLICIES
 from uasbench.methods.metauas.decoders import DECODERS
@@ -36,6 +36,7 @@ class MetaUAS(Method):
 
     shots = 1
     image_score_rule = "max"
+    weight_parameters = WeightParameters("backbone", "backbone", "backbone_weights", "pretrained_backbone")
     extra_options: tuple[str, ...] = ()  # ``**unknown`` only exists to name unknown options in its error
     trainable = True
     train_defaults = training.TRAIN_DEFAULTS

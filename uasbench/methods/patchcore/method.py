@@ -18,7 +18,7 @@ from scipy import ndimage
 from torch import nn
 
 from uasbench.errors import ConfigError
-from uasbench.methods.base import Method
+from uasbench.methods.base import Method, WeightParameters
 from uasbench.methods.memory import CategoryMemory, FitsMemory, check_image_batch
 from uasbench.methods.patchcore.coreset import approximate_greedy_coreset
 from uasbench.methods.registry import register_method
@@ -107,6 +107,7 @@ class PatchCore(FitsMemory, Method):
     patch scores; a per-query prompt batch gives each query the bank of its own prompt image."""
 
     shots = 1
+    weight_parameters = WeightParameters("backbone", "backbone", "weights", "pretrained")
 
     def __init__(self, backbone: str = "efficientnet_b4", weights: str | None = None, pretrained: bool = True,
                  coreset_fraction: float = 0.1, num_neighbours: int = 1, embed_dim: int = 1024, patch_size: int = 3,

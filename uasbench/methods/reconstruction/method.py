@@ -9,7 +9,7 @@ import torch
 
 from uasbench.backbones.weights import quiet_random_weights
 from uasbench.errors import ConfigError
-from uasbench.methods.base import Method
+from uasbench.methods.base import Method, WeightParameters
 from uasbench.methods.reconstruction.model import SCORE_POOL, ReconstructionConfig, ReconstructionNet, image_scores
 
 #: options of a training entry that only the training hooks read; the constructor accepts and ignores them
@@ -37,6 +37,7 @@ def split_options(method: str, options: dict[str, Any], allowed: tuple[str, ...]
 class ReconstructionMethod(Method):
     """Builds a :class:`ReconstructionNet`; subclasses choose the decoder and how maps are post-processed."""
 
+    weight_parameters = WeightParameters("backbone", "backbone", "backbone_weights", "pretrained_backbone")
     #: a training entry's ``image_size`` is the trained model's input size (the constructor's ``image_size``)
     entry_options = Method.entry_options + ("image_size",)
     image_score_rule = f"avgpool{SCORE_POOL}"
