@@ -8,6 +8,7 @@ from snakemake.utils import available_cpu_count
 
 from uasbench import layout
 from uasbench.config import validate_config
+from uasbench.datasets.splits import check_categories
 from uasbench.reports.paper_protocol import run_protocols
 from uasbench.errors import UasbenchError
 
@@ -51,6 +52,10 @@ def check_dataset_roots():
                 f"datasets.{name}.root = {spec['root']!r} does not exist: point it at your {spec['kind']} folder "
                 f"(config: {workflow.configfiles[-1] if workflow.configfiles else 'config/config.yaml'})"
             )
+        try:
+            check_categories(config, name)
+        except UasbenchError as err:
+            raise WorkflowError(str(err))
 
 
 def check_prompts_root():

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Callable
 
 from uasbench.datasets.benchmarks.btad import load_btad
-from uasbench.datasets.benchmarks.folder import FOLDER, scan_mvtec_layout
+from uasbench.datasets.benchmarks.folder import FOLDER, check_root, list_category_dirs, scan_mvtec_layout
 from uasbench.datasets.benchmarks.goodsad import load_goodsad
 from uasbench.datasets.benchmarks.mvtec import load_mvtec
 from uasbench.datasets.benchmarks.sample import DATASETS, SPLITS, Sample, sample_sort_key
 from uasbench.datasets.benchmarks.validation import validate_samples
-from uasbench.datasets.benchmarks.visa import load_visa
+from uasbench.datasets.benchmarks.visa import SPLIT_CSV, load_visa, read_split_csv
 from uasbench.errors import ConfigError
 
 Loader = Callable[[str | Path, tuple[str, ...], list[str] | None], list[Sample]]
@@ -52,3 +52,12 @@ def load_dataset(name: str, root: str | Path, split: str | None = None, categori
     if validate:
         validate_samples(samples, f"{name} root {root}")
     return samples
+
+
+def available_categories(name: str, root: str | Path) -> list[str]:
+    """The categories a dataset folder holds, without listing its images: the category folders, or for VisA the
+    objects of its split file."""
+    root = check_root(root)
+    if name == "visa":
+        return sorted({row["object"].strip() for row in read_split_csv(root / SPLIT_CSV)})
+    return list_category_dirs(root)
