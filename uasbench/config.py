@@ -11,6 +11,7 @@ import yaml
 
 from uasbench.datasets.splits import dataset_root
 from uasbench.errors import ConfigError
+from uasbench.yamlfile import load_yaml
 
 __all__ = ["dataset_root", "load_config", "load_schema", "validate_config"]
 
@@ -137,10 +138,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> di
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
-    try:
-        config = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    config = load_yaml(path)
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(config).__name__}")
     config = copy.deepcopy(config)

@@ -29,12 +29,12 @@ import numpy as np
 
 from uasbench.errors import DataError, MetricInputError
 from uasbench.io import read_json_object, save_npz, write_json
+from uasbench.names import SAFE_NAME, is_safe_name
 
 META_FILE = "meta.json"
 ARRAY_KEYS = ("maps", "scores", "masks", "labels", "paths")
-_CATEGORY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 _MIN_DISTINCT_FLOAT16 = 1024
-_OWN_TEMP_FILE = re.compile(r"^\.(meta\.json|[A-Za-z0-9][A-Za-z0-9_.+-]*\.npz)\..+$")  # atomic_path's temp names
+_OWN_TEMP_FILE = re.compile(rf"\.(meta\.json|{SAFE_NAME}\.npz)\..+")  # atomic_path's temp names
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class CategoryPredictions:
 
 def category_file(pred_dir: str | os.PathLike, category: str) -> Path:
     """``<pred_dir>/<category>.npz``; a category name that is not a plain file name is refused."""
-    if not _CATEGORY_NAME.match(category) or category.endswith(".npz"):
+    if not is_safe_name(category) or category.endswith(".npz"):
         raise MetricInputError(f"category name {category!r} is not a safe file name (letters, digits, _ . + -)")
     return Path(pred_dir) / f"{category}.npz"
 
@@ -123,7 +123,7 @@ def not_predictions_because(folder: str | os.PathLike) -> str | None:
 def _is_prediction_file(entry: Path) -> bool:
     if entry.is_symlink() or not entry.is_file():
         return False
-    if _OWN_TEMP_FILE.match(entry.name):
+    if _OWN_TEMP_FILE.fullmatch(entry.name):
         return True
     if entry.name == META_FILE:
         try:
@@ -131,7 +131,7 @@ def _is_prediction_file(entry: Path) -> bool:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return False
         return isinstance(meta, dict) and {"run", "method", "dataset", "seed"} <= meta.keys()
-    if not entry.name.endswith(".npz") or not _CATEGORY_NAME.match(entry.name[:-4]):
+    if not entry.name.endswith(".npz") or not is_safe_name(entry.name[:-4]):
         return False
     try:
         with zipfile.ZipFile(entry) as archive:

@@ -33,20 +33,21 @@ def _save(path: Path, image: Image.Image, **params) -> Path:
     return path
 
 
+def _photo(base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A plain surface of colour ``base`` with a little noise."""
+    return np.clip(base + rng.normal(0, 8, (SIZE, SIZE, 3)), 0, 255).astype(np.uint8)
+
+
 def build_folder(root: Path, seed: int = 0) -> Path:
     """``<c>/train/good`` 3, ``<c>/test/good`` 2, ``<c>/test/scratch`` 2 (red square), ``ground_truth`` 0/255 PNGs."""
     rng = np.random.default_rng(seed)
     for category in CATEGORIES:
         base = rng.integers(60, 200, size=3)
-
-        def photo() -> np.ndarray:
-            return np.clip(base + rng.normal(0, 8, (SIZE, SIZE, 3)), 0, 255).astype(np.uint8)
-
         for split, n in (("train", 3), ("test", 2)):
             for i in range(n):
-                _save(root / category / split / "good" / f"{i:03d}.png", Image.fromarray(photo()))
+                _save(root / category / split / "good" / f"{i:03d}.png", Image.fromarray(_photo(base, rng)))
         for i in range(2):
-            image, mask = photo(), np.zeros((SIZE, SIZE), np.uint8)
+            image, mask = _photo(base, rng), np.zeros((SIZE, SIZE), np.uint8)
             top, left = rng.integers(5, SIZE - DEFECT - 5, size=2)
             image[top:top + DEFECT, left:left + DEFECT] = (220, 20, 20)
             mask[top:top + DEFECT, left:left + DEFECT] = 255

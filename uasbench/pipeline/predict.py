@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from uasbench.datasets.splits import load_split
+from uasbench.datasets.splits import check_categories, load_split
 from uasbench.errors import ConfigError
 from uasbench.io import ensure_writable_dir
 from uasbench.methods.clip.prior import clip_prior_model, fuse_clip_prior
@@ -50,11 +50,12 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     prompt_mode = mode or run.get("prompt", "random")
     execution = Execution.of_run(run, precision, channels_last, compile)
     size = config["datasets"][dataset].get("image_size", 256)
-    samples, categories = load_split(config, dataset)  # a folder problem fails before a model is built
+    check_categories(config, dataset)  # a misspelt category fails before a model is built
     torch.manual_seed(seed)
     method, info = build_run_method(config, run, device)
     if run.get("clip_prior"):
         info["weight_source"] += f" + CLIP prior: {clip_prior_model(run['clip_prior'], device)[1]}"
+    samples, categories = load_split(config, dataset)
     selector = PromptSelector(config, run_name, dataset, seed, prompt_mode, method, samples, size, device)
     if selector.file is not None:
         info["prompt_file"] = str(selector.file.path)

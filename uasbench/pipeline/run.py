@@ -15,7 +15,8 @@ from typing import Any, Sequence
 import torch
 import yaml
 
-from uasbench.errors import ConfigError
+from uasbench.errors import ConfigError, echo
+from uasbench.yamlfile import parse_yaml
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
 
@@ -43,8 +44,8 @@ def parse_options(items: Sequence[str] | None) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ConfigError(f"--options: {item!r} is not key=value (or pass one JSON object)")
-        options[key.strip()] = yaml.safe_load(value) if value else ""
+            raise ConfigError(f"--options: {echo(item)} is not key=value (or pass one JSON object)")
+        options[key.strip()] = parse_yaml(value, f"--options {key.strip()}") if value else ""
     return options
 
 

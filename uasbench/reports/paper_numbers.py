@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
 from uasbench.errors import ConfigError
+from uasbench.yamlfile import load_yaml
 
 DEFAULT_PATH = Path(__file__).with_name("paper_numbers.yaml")
 
@@ -149,12 +149,7 @@ def _load(path: str | Path | None) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(path: Path, _mtime_ns: int, _size: int) -> pd.DataFrame:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read paper-numbers file ({exc})") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({exc})") from exc
+    document = load_yaml(path)
     tables = document.get("tables") if isinstance(document, dict) else None
     if not isinstance(tables, dict) or not tables:
         raise ConfigError(f"{path}: top-level key 'tables' must be a non-empty mapping")

@@ -10,12 +10,15 @@ from uasbench import layout
 from uasbench.config import validate_config
 from uasbench.datasets.splits import check_categories
 from uasbench.reports.paper_protocol import run_protocols
-from uasbench.errors import UasbenchError
+from uasbench.errors import UasbenchError, short_message
+from uasbench.yamlfile import load_yaml
 
 try:
+    for _configfile in workflow.configfiles:  # Snakemake's reader keeps the last of two equal keys: refuse them
+        load_yaml(_configfile)
     validate_config(config, source="snakemake config")
 except UasbenchError as err:
-    raise WorkflowError(str(err))
+    raise WorkflowError(short_message(err))
 
 # Reproducible CPU numerics: every x86-64 CPU runs the same (AVX2) kernels of torch, oneDNN and MKL, so a trained
 # model and the golden numbers do not depend on whether the machine has AVX-512 or is an Intel or AMD part.
@@ -55,7 +58,7 @@ def check_dataset_roots():
         try:
             check_categories(config, name)
         except UasbenchError as err:
-            raise WorkflowError(str(err))
+            raise WorkflowError(short_message(err))
 
 
 def check_prompts_root():
