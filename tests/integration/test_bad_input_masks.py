@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -179,14 +181,30 @@ def test_an_image_that_would_be_skipped_is_an_error_naming_it(copy, tmp_path, ca
 
 # --- categories named in a config ----------------------------------------------------------------------------------
 
-def test_a_misspelt_category_is_refused_before_any_model(folder, tmp_path, capsys):
+def misspelt_categories(folder: Path, tmp_path: Path) -> Path:
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({
         "tier": "custom", "results_dir": str(tmp_path / "results"), "prompt_seeds": [1],
         "datasets": {"d": {"kind": "folder", "root": str(folder), "image_size": 32, "categories": ["c1", "c2", "c3"]}},
         "runs": {"pd": {"method": "prompt-diff", "prompt": "random", "options": {"space": "pixel"}}}}))
+    return config
+
+
+def test_a_misspelt_category_is_refused_before_any_model(folder, tmp_path, capsys):
+    config = misspelt_categories(folder, tmp_path)
     out = tmp_path / "pred"
     code, _, err = run_cli(capsys, "predict", "pd", "--config", config, "--dataset", "d", "--seed", "1", "--out", out,
                            "--device", "cpu")
     assert_clean_error(code, err, "datasets.d.categories", "'c3' not in", folder, "present: c1, c2")
     assert not out.exists()
+
+
+def test_the_workflow_refuses_a_misspelt_category_before_any_job(folder, tmp_path):
+    config = misspelt_categories(folder, tmp_path)
+    proc = subprocess.run([str(Path(sys.executable).parent / "snakemake"), "--dry-run", "--cores", "1", "--nolock",
+                           "--configfile", str(config)], cwd=Path(__file__).resolve().parents[2], capture_output=True,
+                          text=True, timeout=300)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"datasets.d.categories: 'c3' not in {folder} (present: c1, c2)" in output, output[-2000:]
+    assert not (tmp_path / "results").exists()

@@ -112,3 +112,19 @@ def test_probe_image_reads_header_size(tmp_path, rgb):
     assert probe_image(tmp_path / "x.png") == (40, 30)
     with pytest.raises(DataError, match="mask not found"):
         probe_image(tmp_path / "none.png", "mask")
+
+
+def test_exif_orientation_turns_the_image_its_mask_and_the_probed_size(tmp_path, rgb):
+    """Orientation 6: the pixels are stored turned 90 degrees counter-clockwise; a viewer turns them back."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(rgb).transpose(Image.Transpose.ROTATE_90).save(tmp_path / "x.jpg", quality=100, subsampling=0,
+                                                                   exif=exif)
+    assert Image.open(tmp_path / "x.jpg").size == (30, 40)  # stored turned
+    assert probe_image(tmp_path / "x.jpg") == (40, 30)
+    shown = read_image(tmp_path / "x.jpg")
+    assert shown.shape == rgb.shape and np.abs(shown.astype(int) - rgb).mean() < 3
+    mask = np.zeros(rgb.shape[:2], np.uint8)
+    mask[2:5, 20:30] = 255
+    Image.fromarray(mask).transpose(Image.Transpose.ROTATE_90).save(tmp_path / "m.png", exif=exif)
+    np.testing.assert_array_equal(read_mask(tmp_path / "m.png", None, 1), mask > 0)

@@ -133,7 +133,8 @@ def _upright(image: Image.Image) -> Image.Image:
 
 
 def _header_orientation(image: Image.Image) -> int | None:
-    """The EXIF orientation from the header only: a PNG's ``getexif`` decodes the pixels to look past them."""
+    """The EXIF orientation from the header only: a PNG's ``getexif`` decodes the pixels to look past them (so a
+    PNG whose eXIf chunk follows its pixels is turned when read but probed at its stored size)."""
     if "exif" not in image.info and image.format != "TIFF":
         return None
     return image.getexif().get(ExifTags.Base.Orientation)

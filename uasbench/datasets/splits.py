@@ -42,7 +42,7 @@ def check_categories(config: dict[str, Any], dataset: str) -> None:
     """Every category the config names is in the dataset's folder: a misspelt one would otherwise be dropped and the
     mean taken over fewer categories. Lists the folder only (generated datasets hold what they are told to)."""
     from uasbench.datasets.benchmarks.registry import available_categories
-    from uasbench.errors import ConfigError
+    from uasbench.errors import ConfigError, echo
 
     spec = config["datasets"][dataset]
     if spec["kind"] == "synthetic-ad" or not spec.get("categories"):
@@ -51,5 +51,5 @@ def check_categories(config: dict[str, Any], dataset: str) -> None:
     present = available_categories(LOADER_OF_KIND[spec["kind"]], root)
     missing = [name for name in spec["categories"] if name not in present]
     if missing:
-        raise ConfigError(f"datasets.{dataset}.categories: {', '.join(map(repr, missing))} not in {root} "
+        raise ConfigError(f"datasets.{dataset}.categories: {', '.join(map(echo, missing))} not in {root} "
                           f"(present: {', '.join(present) or 'none'})")

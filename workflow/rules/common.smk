@@ -33,18 +33,6 @@ JOB = layout.job_key("{run}", "{dataset}", "{seed}")  # a prediction job's path 
 GPU = 1 if config.get("device", "auto") == "cuda" else 0
 UAS = "python -m uasbench"  # works in the venv and in the conda env (run from the repo root)
 
-# Every CLI call reads this file, so --config overrides on the command line reach the commands too.
-# It is rewritten only when its content changes, keeping a second invocation a no-op.
-# (Params are strings: Snakemake records only those, to rerun a job whose params changed.)
-_resolved = layout.resolved_config(config)
-RESOLVED_CONFIG = str(_resolved)
-_text = yaml.safe_dump(dict(config), sort_keys=False)  # keep the run order: it is the table row order
-if not _resolved.exists() or _resolved.read_text() != _text:
-    _resolved.parent.mkdir(parents=True, exist_ok=True)
-    _tmp = _resolved.with_name(_resolved.name + ".tmp")
-    _tmp.write_text(_text)
-    os.replace(_tmp, _resolved)
-
 SEEDED_PROMPTS = {"random", "random-per-image"}
 
 
@@ -71,6 +59,18 @@ def check_prompts_root():
 if not os.environ.get("UASBENCH_SKIP_ROOT_CHECK"):
     check_dataset_roots()
     check_prompts_root()
+
+# Every CLI call reads this file, so --config overrides on the command line reach the commands too.
+# It is rewritten only when its content changes, keeping a second invocation a no-op.
+# (Params are strings: Snakemake records only those, to rerun a job whose params changed.)
+_resolved = layout.resolved_config(config)
+RESOLVED_CONFIG = str(_resolved)
+_text = yaml.safe_dump(dict(config), sort_keys=False)  # keep the run order: it is the table row order
+if not _resolved.exists() or _resolved.read_text() != _text:
+    _resolved.parent.mkdir(parents=True, exist_ok=True)
+    _tmp = _resolved.with_name(_resolved.name + ".tmp")
+    _tmp.write_text(_text)
+    os.replace(_tmp, _resolved)
 
 
 def run_datasets(run):

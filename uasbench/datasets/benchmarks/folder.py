@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from uasbench.datasets.benchmarks.sample import GOOD, IMAGE_EXTENSIONS, Sample, is_image_file, unread_image_extensions
-from uasbench.errors import DataError
+from uasbench.errors import DataError, echo
 
 MAX_LISTED_PROBLEMS = 20
 
@@ -71,7 +71,7 @@ def select_categories(available: list[str], requested: list[str] | None, where: 
         return available
     unknown = [c for c in requested if c not in available]
     if unknown:
-        raise DataError(f"{where}: category {', '.join(map(repr, unknown))} not found "
+        raise DataError(f"{where}: category {', '.join(map(echo, unknown))} not found "
                         f"(available: {', '.join(available)})")
     return sorted(dict.fromkeys(requested))
 
