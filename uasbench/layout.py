@@ -25,7 +25,7 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
-from uasbench.errors import DataError
+from uasbench.errors import DataError, echo
 from uasbench.names import is_safe_name
 from uasbench.outdir import inside
 from uasbench.predictions import META_FILE as PREDICTIONS_META
@@ -192,7 +192,7 @@ def parse_metrics_file(path: str | Path, config: Config | None = None) -> Metric
     if config is not None:
         for section, name in (("runs", key.run), ("datasets", key.dataset)):
             if name not in config.get(section, {}):
-                raise DataError(f"{path}: metrics of {section[:-1]} {name!r}, which the config does not define "
+                raise DataError(f"{path}: metrics of {section[:-1]} {echo(name)}, which the config does not define "
                                 f"(its {section}: {', '.join(sorted(config.get(section, {}))) or 'none'}); "
                                 "remove the stale file or add the entry back")
     return key

@@ -27,7 +27,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from uasbench.errors import DataError, MetricInputError
+from uasbench.errors import DataError, MetricInputError, echo
 from uasbench.io import read_json_object, save_npz, write_json
 from uasbench.names import SAFE_NAME, is_safe_name
 
@@ -55,7 +55,7 @@ class CategoryPredictions:
 def category_file(pred_dir: str | os.PathLike, category: str) -> Path:
     """``<pred_dir>/<category>.npz``; a category name that is not a plain file name is refused."""
     if not is_safe_name(category) or category.endswith(".npz"):
-        raise MetricInputError(f"category name {category!r} is not a safe file name (letters, digits, _ . + -)")
+        raise MetricInputError(f"category name {echo(category)} is not a safe file name (letters, digits, _ . + -)")
     return Path(pred_dir) / f"{category}.npz"
 
 
@@ -170,7 +170,7 @@ def expected_categories(pred_dir: str | os.PathLike, meta: Mapping[str, Any]) ->
     if listed is None:
         return None
     if not isinstance(listed, list) or not all(isinstance(c, str) for c in listed):
-        raise DataError(f"{Path(pred_dir) / META_FILE}: 'categories' must be a list of names, got {listed!r}")
+        raise DataError(f"{Path(pred_dir) / META_FILE}: 'categories' must be a list of names, got {echo(listed)}")
     return sorted(listed)
 
 

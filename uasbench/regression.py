@@ -188,10 +188,10 @@ def load_golden(path: str | Path) -> Golden:
         raise DataError(f"{path}: corrupt golden file: tolerances need a 'default' entry")
     for metric, tol in tolerances.items():
         if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0 or not math.isfinite(tol):
-            raise DataError(f"{path}: corrupt golden file: tolerances.{metric} must be a number >= 0, got {tol!r}")
+            raise DataError(f"{path}: corrupt golden file: tolerances.{metric} must be a number >= 0, got {echo(tol)}")
     bad_keys = [k for k in data["values"] if not _KEY.fullmatch(k)]
     if bad_keys:
-        raise DataError(f"{path}: corrupt golden file: values key {bad_keys[0]!r} is not '<dataset>|<run>|seed<S>'")
+        raise DataError(f"{path}: corrupt golden file: values key {echo(bad_keys[0])} is not '<dataset>|<run>|seed<S>'")
     values = {key: _run_values(entry, f"values.{key}", path) for key, entry in data["values"].items()}
     return Golden(path, {k: float(v) for k, v in tolerances.items()}, values, dict(data["provenance"]))
 

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from uasbench.errors import ConfigError, DataError
+from uasbench.errors import ConfigError, DataError, echo
 
 PathLike = str | os.PathLike
 MAX_PIXELS_ENV = "UASBENCH_MAX_IMAGE_PIXELS"
@@ -57,7 +57,7 @@ def max_image_pixels() -> int:
     except ValueError:
         value = 0
     if value <= 0:
-        raise ConfigError(f"{MAX_PIXELS_ENV}={raw!r}: must be a positive whole number of pixels")
+        raise ConfigError(f"{MAX_PIXELS_ENV}={echo(raw)}: must be a positive whole number of pixels")
     return value
 
 

@@ -12,7 +12,7 @@ from uasbench.datasets.benchmarks.mvtec import load_mvtec
 from uasbench.datasets.benchmarks.sample import DATASETS, SPLITS, Sample, sample_sort_key
 from uasbench.datasets.benchmarks.validation import validate_samples
 from uasbench.datasets.benchmarks.visa import SPLIT_CSV, load_visa, read_split_csv
-from uasbench.errors import ConfigError
+from uasbench.errors import ConfigError, echo
 
 Loader = Callable[[str | Path, tuple[str, ...], list[str] | None], list[Sample]]
 
@@ -42,11 +42,11 @@ def load_dataset(name: str, root: str | Path, split: str | None = None, categori
     Problems raise :class:`uasbench.errors.DataError` naming the files.
     """
     if name not in LOADERS:
-        raise ConfigError(f"unknown dataset {name!r} (choose one of {', '.join(DATASETS)})")
+        raise ConfigError(f"unknown dataset {echo(name)} (choose one of {', '.join(DATASETS)})")
     if split is not None and split not in SPLITS:
-        raise ConfigError(f"unknown split {split!r} (choose train, test or None for both)")
+        raise ConfigError(f"unknown split {echo(split)} (choose train, test or None for both)")
     if categories is not None and (isinstance(categories, str) or not categories):
-        raise ConfigError(f"categories must be a non-empty list of names or None, got {categories!r}")
+        raise ConfigError(f"categories must be a non-empty list of names or None, got {echo(categories)}")
     splits = SPLITS if split is None else (split,)
     samples = sorted(LOADERS[name](root, splits, list(categories) if categories else None), key=sample_sort_key)
     if validate:
