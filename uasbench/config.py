@@ -13,8 +13,9 @@ import yaml
 
 from uasbench.datasets.splits import dataset_root
 from uasbench.errors import ConfigError
+from uasbench.yamlfile import load_yaml
 
-__all__ = ["dataset_root", "load_config", "load_schema", "read_config_text", "validate_config"]
+__all__ = ["dataset_root", "load_config", "load_schema", "validate_config"]
 
 
 @functools.cache
@@ -211,30 +212,10 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> di
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
-    try:
-        config = yaml.safe_load(read_config_text(path))
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    config = load_yaml(path)
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level, got {type(config).__name__}")
     config = copy.deepcopy(config)
     if overrides:
         config.update(overrides)
     return validate_config(config, source=str(path))
-
-
-def read_config_text(path: Path) -> str:
-    """The config file's text; a file that is not UTF-8 text (another encoding, a binary file) is a ConfigError
-    naming the file and the first offending byte, instead of a decoding traceback."""
-    try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise ConfigError(f"cannot read config file {path}: {err.strerror or err}") from err
-    try:
-        text = data.decode("utf-8-sig")  # a byte-order mark (Windows editors) is fine
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{path}: not a UTF-8 text file (byte {data[err.start]:#04x} at offset {err.start}); a "
-                          "config is YAML text: save it as UTF-8") from err
-    if (nul := text.find("\0")) >= 0:
-        raise ConfigError(f"{path}: holds a NUL byte (character {nul}): a binary file, not a YAML config")
-    return text

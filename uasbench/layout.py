@@ -28,7 +28,8 @@ import re
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
-from uasbench.errors import DataError
+from uasbench.errors import DataError, echo
+from uasbench.names import is_safe_name
 from uasbench.outdir import inside
 from uasbench.predictions import META_FILE as PREDICTIONS_META
 
@@ -44,8 +45,7 @@ RUN_OUTPUTS = (PREDICTIONS, METRICS, TABLES)  # what uasbench run writes (and me
 PROTOCOL_PREFIX = "metrics_"  # metrics_<protocol>/: a paper protocol's copy of metrics/
 CHANGE_PAIRS = "change_pairs"
 
-_SEED_FILE = re.compile(r"^seed(\d+)\.json$")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")  # dataset and run folder names (they become MLflow keys)
+_SEED_FILE = re.compile(r"seed(\d+)\.json")  # whole names only (fullmatch)
 
 
 def results_dir(config: Config) -> Path:
@@ -201,10 +201,10 @@ def parse_metrics_file(path: str | Path, config: Config | None = None) -> Metric
     folder names) is a DataError rather than a guess, and so is, given ``config``, a run or dataset it does not
     define (a stale file of an earlier config would otherwise be counted as a result of this one)."""
     path = Path(path)
-    match = _SEED_FILE.match(path.name)
+    match = _SEED_FILE.fullmatch(path.name)
     folder = path.parent.parent.parent.name if len(path.parts) >= 4 else ""
     names = (path.parent.name, path.parent.parent.name)
-    if match is None or not all(_NAME.match(n) for n in names) or not (
+    if match is None or not all(is_safe_name(n) for n in names) or not (
             folder == METRICS or folder.startswith(PROTOCOL_PREFIX)):
         raise DataError(f"{path}: not a metrics file name: expected <results>/metrics/<dataset>/<run>/seed<N>.json "
                         "(or metrics_<protocol>/...) with plain names (letters, digits, _ . + -); move the stray "
@@ -214,7 +214,7 @@ def parse_metrics_file(path: str | Path, config: Config | None = None) -> Metric
     if config is not None:
         for section, name in (("runs", key.run), ("datasets", key.dataset)):
             if name not in config.get(section, {}):
-                raise DataError(f"{path}: metrics of {section[:-1]} {name!r}, which the config does not define "
+                raise DataError(f"{path}: metrics of {section[:-1]} {echo(name)}, which the config does not define "
                                 f"(its {section}: {', '.join(sorted(config.get(section, {}))) or 'none'}); "
                                 "remove the stale file or add the entry back")
     return key

@@ -25,7 +25,7 @@ from uasbench.io import make_temp_dir
 Recogniser = Callable[[Path], "str | None"]
 
 STAGING_MARK = ".uasbench-tmp."
-_LEGACY_STAGING = re.compile(r"^[a-z0-9_]{8}$")  # tempfile.mkdtemp's suffix, used by releases before the mark
+_LEGACY_STAGING = re.compile(r"[a-z0-9_]{8}")  # tempfile.mkdtemp's suffix, used by releases before the mark
 
 
 def inside(root: str | os.PathLike, *parts: str) -> Path:
@@ -101,7 +101,7 @@ def remove_stale_staging(target: Path, recognise: Recogniser) -> list[Path]:
             continue
         rest = entry.name[len(prefix):]
         ours = entry.name.startswith(staging_prefix(target))
-        if ours or (_LEGACY_STAGING.match(rest) and recognise(entry) is None):
+        if ours or (_LEGACY_STAGING.fullmatch(rest) and recognise(entry) is None):
             shutil.rmtree(entry)
             removed.append(entry)
     return removed

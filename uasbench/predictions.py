@@ -27,14 +27,14 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from uasbench.errors import DataError, MetricInputError
+from uasbench.errors import DataError, MetricInputError, echo
 from uasbench.io import read_json_object, save_npz, write_json
+from uasbench.names import SAFE_NAME, is_safe_name
 
 META_FILE = "meta.json"
 ARRAY_KEYS = ("maps", "scores", "masks", "labels", "paths")
-_CATEGORY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 _MIN_DISTINCT_FLOAT16 = 1024
-_OWN_TEMP_FILE = re.compile(r"^\.(meta\.json|[A-Za-z0-9][A-Za-z0-9_.+-]*\.npz)\..+$")  # atomic_path's temp names
+_OWN_TEMP_FILE = re.compile(rf"\.(meta\.json|{SAFE_NAME}\.npz)\..+")  # atomic_path's temp names
 
 
 @dataclass(frozen=True)
@@ -54,8 +54,8 @@ class CategoryPredictions:
 
 def category_name_problem(category: str) -> str | None:
     """Why ``category`` cannot name its file ``<category>.npz`` (None when it can)."""
-    if not _CATEGORY_NAME.match(category) or category.endswith(".npz"):
-        return f"category name {category!r} is not a safe file name (letters, digits, _ . + -)"
+    if not is_safe_name(category) or category.endswith(".npz"):
+        return f"category name {echo(category)} is not a safe file name (letters, digits, _ . + -)"
     return None
 
 
@@ -131,7 +131,7 @@ def not_predictions_because(folder: str | os.PathLike) -> str | None:
 def _is_prediction_file(entry: Path) -> bool:
     if entry.is_symlink() or not entry.is_file():
         return False
-    if _OWN_TEMP_FILE.match(entry.name):
+    if _OWN_TEMP_FILE.fullmatch(entry.name):
         return True
     if entry.name == META_FILE:
         try:
@@ -139,7 +139,7 @@ def _is_prediction_file(entry: Path) -> bool:
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return False
         return isinstance(meta, dict) and {"run", "method", "dataset", "seed"} <= meta.keys()
-    if not entry.name.endswith(".npz") or not _CATEGORY_NAME.match(entry.name[:-4]):
+    if not entry.name.endswith(".npz") or not is_safe_name(entry.name[:-4]):
         return False
     try:
         with zipfile.ZipFile(entry) as archive:
@@ -178,7 +178,7 @@ def expected_categories(pred_dir: str | os.PathLike, meta: Mapping[str, Any]) ->
     if listed is None:
         return None
     if not isinstance(listed, list) or not all(isinstance(c, str) for c in listed):
-        raise DataError(f"{Path(pred_dir) / META_FILE}: 'categories' must be a list of names, got {listed!r}")
+        raise DataError(f"{Path(pred_dir) / META_FILE}: 'categories' must be a list of names, got {echo(listed)}")
     return sorted(listed)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from uasbench import layout
-from uasbench.errors import DataError
+from uasbench.errors import DataError, echo
 from uasbench.io import write_json
 from uasbench.provenance import cpu_fingerprint, cpu_model, git_commit, git_dirty, package_versions
 
@@ -27,7 +27,7 @@ FORMAT = "uasbench-regression/1"
 DEFAULT_TOLERANCES: dict[str, float] = {"I-AUROC": 0.005, "I-AP": 0.005, "I-F1max": 0.005, "P-AUROC": 0.005,
                                         "P-AP": 0.005, "P-F1max": 0.005, "P-AUPRO": 0.01, "default": 0.005}
 STORED_DIGITS = 6  # far below any tolerance; keeps the golden file readable and its diffs small
-_KEY = re.compile(r"^[^|/]+\|[^|/]+\|seed\d+$")
+_KEY = re.compile(r"[^|/\n]+\|[^|/\n]+\|seed\d+")  # whole keys only (fullmatch)
 
 Values = dict[str, float | None]  # metric -> value (None = undefined, written as null by ``uasbench evaluate``)
 
@@ -109,10 +109,14 @@ def run_key(dataset: str, run: str, seed: int) -> str:
 
 
 def _number(value: Any, where: str, source: Path) -> float | None:
+    """A metric value: a fraction in [0, 1] (``uasbench evaluate`` writes 0.961, not 96.1) or null (undefined)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise DataError(f"{source}: {where} must be a finite number or null, got {value!r}")
+        raise DataError(f"{source}: {where} must be a finite number or null, got {echo(value)}")
+    if not 0.0 <= value <= 1.0:
+        raise DataError(f"{source}: {where} = {value!r} is outside [0, 1]: metrics are stored as fractions "
+                        "(0.961, not 96.1), so this file was edited or written by something else")
     return float(value)
 
 
@@ -184,10 +188,10 @@ def load_golden(path: str | Path) -> Golden:
         raise DataError(f"{path}: corrupt golden file: tolerances need a 'default' entry")
     for metric, tol in tolerances.items():
         if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not tol >= 0 or not math.isfinite(tol):
-            raise DataError(f"{path}: corrupt golden file: tolerances.{metric} must be a number >= 0, got {tol!r}")
-    bad_keys = [k for k in data["values"] if not _KEY.match(k)]
+            raise DataError(f"{path}: corrupt golden file: tolerances.{metric} must be a number >= 0, got {echo(tol)}")
+    bad_keys = [k for k in data["values"] if not _KEY.fullmatch(k)]
     if bad_keys:
-        raise DataError(f"{path}: corrupt golden file: values key {bad_keys[0]!r} is not '<dataset>|<run>|seed<S>'")
+        raise DataError(f"{path}: corrupt golden file: values key {echo(bad_keys[0])} is not '<dataset>|<run>|seed<S>'")
     values = {key: _run_values(entry, f"values.{key}", path) for key, entry in data["values"].items()}
     return Golden(path, {k: float(v) for k, v in tolerances.items()}, values, dict(data["provenance"]))
 

@@ -130,6 +130,30 @@ def test_track_refuses_malformed_metrics(tmp_path, capsys, content, words):
     assert not (results / "tracking.json").exists()
 
 
+@pytest.mark.parametrize("where,value", [("mean", 7.5), ("per_category", -3)])
+def test_track_refuses_a_metric_outside_zero_one(tmp_path, capsys, where, value):
+    """A percent (7.5 meaning 7.5 %) or a negative value was tracked and tabulated as if it were a fraction."""
+    content = json.loads(json.dumps(METRICS))
+    row = content["mean"] if where == "mean" else content["per_category"]["a"]
+    row["P-AP"] = value
+    code, _, err, results = track(capsys, tmp_path, {"d/random/seed0.json": content})
+    key = "mean.P-AP" if where == "mean" else "per_category.a.P-AP"
+    assert_clean_error(code, err, results / "metrics" / "d" / "random" / "seed0.json", f"{key} = {value}",
+                       "outside [0, 1]")
+    assert not (results / "tracking.json").exists()
+
+
+def test_regress_refuses_a_metric_outside_zero_one(tmp_path, capsys):
+    metrics = tmp_path / "results" / "metrics" / "d" / "random" / "seed0.json"
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text(json.dumps({**METRICS, "mean": {"I-AUROC": 0.5, "P-AP": 7.5}}))
+    golden = tmp_path / "expected.json"
+    code, _, err = run_cli(capsys, "regress", "--expected", golden, "--results", tmp_path / "results", "--update",
+                           "--reason", "first numbers")
+    assert_clean_error(code, err, metrics, "mean.P-AP = 7.5", "outside [0, 1]")
+    assert not golden.exists()
+
+
 def test_log_result_takes_keys_with_quotes(tmp_path):
     """The MLflow filter was pasted together: a ``'`` in the key broke it; MLflow has no escape character."""
     from uasbench.tracking import log_result, search_runs

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from uasbench.datasets import read_image, read_mask
-from uasbench.datasets.imageio import probe_image
+from uasbench.datasets.imageio import SoftMaskWarning, probe_image
 from uasbench.errors import DataError
 
 
@@ -58,20 +58,32 @@ def test_read_mask_without_file(label, shape):
     assert out.dtype == bool and out.shape == hw and (out.all() if label else not out.any())
 
 
-def test_read_mask_binarises_class_ids_and_255(tmp_path):
+def test_read_mask_label_maps_count_every_non_zero_id(tmp_path):
     raw = np.zeros((12, 16), np.uint8)
     raw[2:4, 3:6] = 1
-    raw[8, 10] = 3
-    raw[5, 5] = 255
+    raw[8, 10] = 3  # all below mid-grey: a label map (VisA class ids, 0/1 masks)
     Image.fromarray(raw).save(tmp_path / "ids.png")
     np.testing.assert_array_equal(read_mask(tmp_path / "ids.png", None, 1), raw != 0)
-    palette = Image.fromarray(raw).convert("P")  # palette index == value: ids stay ids
+    palette = Image.fromarray(raw).convert("P")  # a grey palette: index == shown value, ids stay ids
     palette.save(tmp_path / "pal.png")
     np.testing.assert_array_equal(read_mask(tmp_path / "pal.png", None, 1), raw != 0)
     colour = np.zeros((12, 16, 3), np.uint8)
     colour[1, 2, 2] = 1  # only the blue channel: PIL's convert("L") would round it to 0
     Image.fromarray(colour).save(tmp_path / "rgb.png")
     assert read_mask(tmp_path / "rgb.png", None, 1).sum() == 1
+
+
+def test_read_mask_with_white_is_binarised_at_mid_grey(tmp_path):
+    raw = np.zeros((12, 16), np.uint8)
+    raw[2:4, 3:6] = 255
+    raw[8, 10] = 127  # shown darker than mid-grey next to white: not defect
+    raw[9, 10] = 128
+    Image.fromarray(raw).save(tmp_path / "m.png")
+    deep = (raw.astype(np.uint16) * 257)  # the same mask at 16 bits: mid-grey is 32768
+    Image.fromarray(deep).save(tmp_path / "m16.png")
+    for name in ("m.png", "m16.png"):
+        with pytest.warns(SoftMaskWarning, match="25% of the mask's non-black pixels are mid-grey"):  # 2 of 8
+            np.testing.assert_array_equal(read_mask(tmp_path / name, None, 1), raw >= 128)
 
 
 def test_read_mask_resize_then_positive_dilates_like_metauas(tmp_path):
@@ -100,3 +112,19 @@ def test_probe_image_reads_header_size(tmp_path, rgb):
     assert probe_image(tmp_path / "x.png") == (40, 30)
     with pytest.raises(DataError, match="mask not found"):
         probe_image(tmp_path / "none.png", "mask")
+
+
+def test_exif_orientation_turns_the_image_its_mask_and_the_probed_size(tmp_path, rgb):
+    """Orientation 6: the pixels are stored turned 90 degrees counter-clockwise; a viewer turns them back."""
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(rgb).transpose(Image.Transpose.ROTATE_90).save(tmp_path / "x.jpg", quality=100, subsampling=0,
+                                                                   exif=exif)
+    assert Image.open(tmp_path / "x.jpg").size == (30, 40)  # stored turned
+    assert probe_image(tmp_path / "x.jpg") == (40, 30)
+    shown = read_image(tmp_path / "x.jpg")
+    assert shown.shape == rgb.shape and np.abs(shown.astype(int) - rgb).mean() < 3
+    mask = np.zeros(rgb.shape[:2], np.uint8)
+    mask[2:5, 20:30] = 255
+    Image.fromarray(mask).transpose(Image.Transpose.ROTATE_90).save(tmp_path / "m.png", exif=exif)
+    np.testing.assert_array_equal(read_mask(tmp_path / "m.png", None, 1), mask > 0)

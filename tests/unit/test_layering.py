@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "uasbench"
 #: first name under ``uasbench`` -> layer (higher number = higher layer); "" is ``uasbench/__init__.py``
 LAYERS: dict[str, int] = {
     "": 0, "errors": 0, "io": 0, "outdir": 0, "devices": 0, "layout": 0, "provenance": 0, "predictions": 0,
-    "tracking": 0, "efficiency": 0, "training": 0, "precision": 0,
+    "tracking": 0, "efficiency": 0, "training": 0, "precision": 0, "yamlfile": 0, "names": 0,
     "backbones": 1, "metrics": 1,
     "datasets": 2,
     "methods": 3,

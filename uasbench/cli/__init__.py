@@ -15,7 +15,7 @@ import pkgutil
 import sys
 
 from uasbench import __version__
-from uasbench.errors import UasbenchError
+from uasbench.errors import UasbenchError, short_message
 
 #: modules of this package that are not commands
 NOT_COMMANDS = {"common"}
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(func(args) or 0)
     except UasbenchError as err:
-        print(f"uasbench: error: {err}", file=sys.stderr)
+        print(f"uasbench: error: {short_message(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("uasbench: interrupted", file=sys.stderr)

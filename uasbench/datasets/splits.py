@@ -30,8 +30,26 @@ def load_split(config: dict[str, Any], dataset: str) -> tuple[list, list[str]]:
     from uasbench.datasets.benchmarks.registry import load_dataset
 
     spec = config["datasets"][dataset]
+    check_categories(config, dataset)
     samples = load_dataset(LOADER_OF_KIND[spec["kind"]], dataset_root(config, dataset))
     if spec.get("categories"):
         samples = [s for s in samples if s.category in spec["categories"]]
     categories = sorted({s.category for s in samples})
     return samples, categories
+
+
+def check_categories(config: dict[str, Any], dataset: str) -> None:
+    """Every category the config names is in the dataset's folder: a misspelt one would otherwise be dropped and the
+    mean taken over fewer categories. Lists the folder only (generated datasets hold what they are told to)."""
+    from uasbench.datasets.benchmarks.registry import available_categories
+    from uasbench.errors import ConfigError, echo
+
+    spec = config["datasets"][dataset]
+    if spec["kind"] == "synthetic-ad" or not spec.get("categories"):
+        return
+    root = dataset_root(config, dataset)
+    present = available_categories(LOADER_OF_KIND[spec["kind"]], root)
+    missing = [name for name in spec["categories"] if name not in present]
+    if missing:
+        raise ConfigError(f"datasets.{dataset}.categories: {', '.join(map(echo, missing))} not in {root} "
+                          f"(present: {', '.join(present) or 'none'})")

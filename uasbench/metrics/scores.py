@@ -15,7 +15,7 @@ from uasbench.errors import MetricInputError
 from uasbench.metrics.keys import decode_keys, encode_keys
 
 IMAGE_SCORE_CHOICES = ("max", "avgpool16")
-_AVGPOOL = re.compile(r"avgpool(\d+)$")
+_AVGPOOL = re.compile(r"avgpool(\d+)")
 _POOL_CHUNK_PIXELS = 1 << 22
 
 
@@ -23,7 +23,7 @@ def derive_image_scores(maps: np.ndarray, method: str) -> np.ndarray:
     """Image scores of (N, H, W) ``maps`` by ``method`` ("max" or "avgpool<k>", e.g. "avgpool16")."""
     if method == "max":
         return max_scores(maps)
-    match = _AVGPOOL.match(method)
+    match = _AVGPOOL.fullmatch(method)
     if match:
         return avgpool_max_scores(maps, int(match.group(1)))
     raise MetricInputError(f"unknown image-score method {method!r}; use 'max' or 'avgpool<k>' (e.g. avgpool16)")

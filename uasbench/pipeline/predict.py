@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from uasbench.datasets.splits import load_split
+from uasbench.datasets.splits import check_categories, load_split
 from uasbench.errors import ConfigError
 from uasbench.io import ensure_writable_dir
 from uasbench.methods.clip.prior import fuse_clip_prior, prior_weight_source
@@ -50,6 +50,7 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     prompt_mode = mode or run.get("prompt", "random")
     execution = Execution.of_run(run, precision, channels_last, compile)
     size = config["datasets"][dataset].get("image_size", 256)
+    check_categories(config, dataset)  # a misspelt category fails before a model is built
     torch.manual_seed(seed)
     method, info = build_run_method(config, run, device, name=run_name)
     if run.get("clip_prior"):

@@ -17,7 +17,8 @@ import torch
 import yaml
 
 from uasbench import layout
-from uasbench.errors import ConfigError, UasbenchError
+from uasbench.errors import ConfigError, UasbenchError, echo
+from uasbench.yamlfile import parse_yaml
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
 
@@ -45,8 +46,8 @@ def parse_options(items: Sequence[str] | None) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ConfigError(f"--options: {item!r} is not key=value (or pass one JSON object)")
-        options[key.strip()] = yaml.safe_load(value) if value else ""
+            raise ConfigError(f"--options: {echo(item)} is not key=value (or pass one JSON object)")
+        options[key.strip()] = parse_yaml(value, f"--options {key.strip()}") if value else ""
     return options
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-from uasbench.errors import ConfigError
+from uasbench.errors import ConfigError, echo
+from uasbench.yamlfile import load_yaml
 
 DEFAULT_PATH = Path(__file__).with_name("paper_numbers.yaml")
 
@@ -35,14 +35,14 @@ def parse_cell(cell: Any, where: str) -> tuple[float, float | None] | None:
     if cell is None:
         return None
     if isinstance(cell, bool):
-        raise ConfigError(f"{where}: boolean {cell!r} is not a number")
+        raise ConfigError(f"{where}: boolean {echo(cell)} is not a number")
     if isinstance(cell, (int, float)):
         return float(cell), None
     if isinstance(cell, str):
         match = _MEAN_STD.match(cell)
         if match:
             return float(match.group(1)), float(match.group(2))
-    raise ConfigError(f"{where}: cannot read cell {cell!r} (expected a number, 'v±s' or null)")
+    raise ConfigError(f"{where}: cannot read cell {echo(cell)} (expected a number, 'v±s' or null)")
 
 
 def _merge_notes(*notes: Any) -> str | None:
@@ -85,7 +85,7 @@ def _row_cells(table: dict[str, Any], row: dict[str, Any], where: str) -> list[t
     triples = []
     for row_id, cells in groups:
         if not isinstance(cells, list) or len(cells) != len(columns):
-            raise ConfigError(f"{where} [{row_id}]: expected {len(columns)} cells for {columns}, got {cells!r}")
+            raise ConfigError(f"{where} [{row_id}]: expected {len(columns)} cells for {columns}, got {echo(cells)}")
         triples.extend((row_id, str(col), cell) for col, cell in zip(columns, cells))
     return triples
 
@@ -94,7 +94,7 @@ def _table_records(table_id: str, table: dict[str, Any], source: Path) -> list[d
     where_table = f"{source}: tables.{table_id}"
     paper = table.get("paper")
     if paper not in PAPERS or not table_id.startswith(f"{paper}_"):
-        raise ConfigError(f"{where_table}: paper must be one of {PAPERS} and prefix the table id, got {paper!r}")
+        raise ConfigError(f"{where_table}: paper must be one of {PAPERS} and prefix the table id, got {echo(paper)}")
     rows = table.get("rows")
     if not isinstance(rows, list) or not rows:
         raise ConfigError(f"{where_table}: 'rows' must be a non-empty list")
@@ -111,7 +111,7 @@ def _table_records(table_id: str, table: dict[str, Any], source: Path) -> list[d
         category = row.get("category")
         for row_id, column, cell in _row_cells(table, row, where):
             if column not in METRIC_COLUMNS | OTHER_COLUMNS:
-                raise ConfigError(f"{where}: unknown column id {column!r}")
+                raise ConfigError(f"{where}: unknown column id {echo(column)}")
             base = {"paper": paper, "table": table_id, "dataset": str(defaults["dataset"]), "row": row_id,
                     "category": None if category is None else str(category), "column": column,
                     "shot": None if defaults["shot"] is None else str(defaults["shot"]),
@@ -149,12 +149,7 @@ def _load(path: str | Path | None) -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(path: Path, _mtime_ns: int, _size: int) -> pd.DataFrame:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read paper-numbers file ({exc})") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({exc})") from exc
+    document = load_yaml(path)
     tables = document.get("tables") if isinstance(document, dict) else None
     if not isinstance(tables, dict) or not tables:
         raise ConfigError(f"{path}: top-level key 'tables' must be a non-empty mapping")

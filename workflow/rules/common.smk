@@ -7,13 +7,17 @@ from snakemake.utils import available_cpu_count
 
 from uasbench import layout
 from uasbench.config import validate_config
+from uasbench.datasets.splits import check_categories, dataset_root
 from uasbench.reports.paper_protocol import run_protocols
-from uasbench.errors import UasbenchError
+from uasbench.errors import UasbenchError, short_message
+from uasbench.yamlfile import load_yaml
 
 try:
+    for _configfile in workflow.configfiles:  # Snakemake's reader keeps the last of two equal keys: refuse them
+        load_yaml(_configfile)
     validate_config(config, source="snakemake config")
 except UasbenchError as err:
-    raise WorkflowError(str(err))
+    raise WorkflowError(short_message(err))
 
 # Reproducible CPU numerics: every x86-64 CPU runs the same (AVX2) kernels of torch, oneDNN and MKL, so a trained
 # model and the golden numbers do not depend on whether the machine has AVX-512 or is an Intel or AMD part.
@@ -28,18 +32,6 @@ JOB = layout.job_key("{run}", "{dataset}", "{seed}")  # a prediction job's path 
 GPU = 1 if config.get("device", "auto") == "cuda" else 0
 UAS = "python -m uasbench"  # works in the venv and in the conda env (run from the repo root)
 
-# Every CLI call reads this file, so --config overrides on the command line reach the commands too.
-# It is rewritten only when its content changes, keeping a second invocation a no-op.
-# (Params are strings: Snakemake records only those, to rerun a job whose params changed.)
-_resolved = layout.resolved_config(config)
-RESOLVED_CONFIG = str(_resolved)
-_text = yaml.safe_dump(dict(config), sort_keys=False)  # keep the run order: it is the table row order
-if not _resolved.exists() or _resolved.read_text() != _text:
-    _resolved.parent.mkdir(parents=True, exist_ok=True)
-    _tmp = _resolved.with_name(_resolved.name + ".tmp")
-    _tmp.write_text(_text)
-    os.replace(_tmp, _resolved)
-
 SEEDED_PROMPTS = {"random", "random-per-image"}
 
 
@@ -52,8 +44,23 @@ if not os.environ.get("UASBENCH_SKIP_ROOT_CHECK") and workflow.is_main_process:
     try:
         require_inputs(config, workflow.configfiles[-1] if workflow.configfiles else "config/config.yaml",
                        frozenset(fetched_sources(config)))
+        for _dataset in config["datasets"]:  # a misspelt category would drop out of the mean
+            if dataset_root(config, _dataset).is_dir():  # one the DAG fetches is checked by its jobs
+                check_categories(config, _dataset)
     except UasbenchError as err:
-        raise WorkflowError(str(err))
+        raise WorkflowError(short_message(err))
+
+# Every CLI call reads this file, so --config overrides on the command line reach the commands too.
+# It is rewritten only when its content changes, keeping a second invocation a no-op.
+# (Params are strings: Snakemake records only those, to rerun a job whose params changed.)
+_resolved = layout.resolved_config(config)
+RESOLVED_CONFIG = str(_resolved)
+_text = yaml.safe_dump(dict(config), sort_keys=False)  # keep the run order: it is the table row order
+if not _resolved.exists() or _resolved.read_text() != _text:
+    _resolved.parent.mkdir(parents=True, exist_ok=True)
+    _tmp = _resolved.with_name(_resolved.name + ".tmp")
+    _tmp.write_text(_text)
+    os.replace(_tmp, _resolved)
 
 
 def run_datasets(run):

@@ -8,11 +8,12 @@ category, missing mask) are collected and raised together, each naming the path.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from uasbench.datasets.benchmarks.sample import GOOD, IMAGE_EXTENSIONS, Sample, is_image_file
-from uasbench.errors import DataError
+from uasbench.datasets.benchmarks.sample import GOOD, IMAGE_EXTENSIONS, Sample, is_image_file, unread_image_extensions
+from uasbench.errors import DataError, echo
 
 MAX_LISTED_PROBLEMS = 20
 
@@ -70,13 +71,28 @@ def select_categories(available: list[str], requested: list[str] | None, where: 
         return available
     unknown = [c for c in requested if c not in available]
     if unknown:
-        raise DataError(f"{where}: category {', '.join(map(repr, unknown))} not found "
+        raise DataError(f"{where}: category {', '.join(map(echo, unknown))} not found "
                         f"(available: {', '.join(available)})")
     return sorted(dict.fromkeys(requested))
 
 
-def _images_in(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if is_image_file(p)) if directory.is_dir() else []
+def _images_in(directory: Path, problems: list[str]) -> list[Path]:
+    """The image files of a folder; a broken link or an image in a format not read (e.g. an animated ``.gif``) is a
+    problem naming the file, since skipping it would silently drop a sample."""
+    if not directory.is_dir():
+        return []
+    images = []
+    for path in sorted(directory.iterdir()):
+        if path.name.startswith("."):
+            continue
+        if is_image_file(path):
+            images.append(path)
+        elif path.is_symlink() and not path.exists():
+            problems.append(f"{path}: broken symbolic link (its target {os.readlink(path)} does not exist)")
+        elif path.suffix.lower() in unread_image_extensions() and path.is_file():
+            problems.append(f"{path}: {path.suffix} images are not read (only {', '.join(IMAGE_EXTENSIONS)}); "
+                            "convert it or move it out of the folder")
+    return images
 
 
 def _mask_index(directory: Path) -> dict[str, Path]:
@@ -96,7 +112,7 @@ def _resolve_mask(image: Path, index: dict[str, Path], spec: LayoutSpec) -> Path
 
 def _scan_train(cat_dir: Path, category: str, spec: LayoutSpec, problems: list[str]) -> list[Sample]:
     good = cat_dir / "train" / spec.good_dir
-    images = _images_in(good)
+    images = _images_in(good, problems)
     if not images:
         problems.append(f"{good}: category '{category}' has no train images (empty or missing folder)")
     return [Sample(p, None, 0, category, GOOD, "train") for p in images]
@@ -107,7 +123,7 @@ def _scan_test(cat_dir: Path, category: str, spec: LayoutSpec, problems: list[st
     samples: list[Sample] = []
     type_dirs = sorted(p for p in test_dir.iterdir() if p.is_dir()) if test_dir.is_dir() else []
     for type_dir in type_dirs:
-        images = _images_in(type_dir)
+        images = _images_in(type_dir, problems)
         if type_dir.name == spec.good_dir:
             samples += [Sample(p, None, 0, category, GOOD, "test") for p in images]
             continue

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 DATASETS = ("mvtec", "visa", "btad", "goodsad", "folder")
 SPLITS = ("train", "test")
@@ -35,3 +38,12 @@ def sample_sort_key(sample: Sample) -> tuple:
 def is_image_file(path: Path) -> bool:
     """A visible file with an image extension (case-insensitive): hidden files and notes are not samples."""
     return path.is_file() and not path.name.startswith(".") and path.suffix.lower() in IMAGE_EXTENSIONS
+
+
+@functools.cache
+def unread_image_extensions() -> frozenset[str]:
+    """Extensions of the formats Pillow can open that are not samples here (``.gif``, ``.webp``, ...): a file named
+    so is a user's image, not a note, and is refused rather than skipped."""
+    Image.init()
+    readable = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    return frozenset(readable - set(IMAGE_EXTENSIONS))

@@ -1,8 +1,9 @@
 """VisA in its original release layout (VisA_20220922), split by ``split_csv/1cls.csv`` as MetaUAS/OneNIP do.
 
 Images ``<cat>/Data/Images/{Normal,Anomaly}/*.JPG``, masks ``<cat>/Data/Masks/Anomaly/*.png`` holding small class
-ids (they look black; binarised with ``!= 0`` by :func:`uasbench.datasets.read_mask`). The csv has the columns
-``object,split,label,image,mask`` with paths relative to the root; ``label`` is ``normal``/``anomaly``.
+ids (they look black, so :func:`uasbench.datasets.read_mask` reads them as a label map: any non-zero id is defect).
+The csv has the columns ``object,split,label,image,mask`` with paths relative to the root; ``label`` is
+``normal``/``anomaly``.
 Anomalous samples get the defect type ``"bad"``, as the official ``prepare_data.py`` names its 1cls folders.
 """
 
