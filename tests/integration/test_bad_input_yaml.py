@@ -61,7 +61,7 @@ def test_a_repeated_key_is_refused_with_both_lines(tmp_path, capsys, where, key,
 
 
 def test_a_repeated_key_in_an_option_value_is_refused(tmp_path, capsys):
-    code, _, err = run_cli(capsys, "run", "--root", tmp_path, "--method", "prompt-diff", "--out", tmp_path / "out",
+    code, _, err = run_cli(capsys, "run", "--root", tmp_path / "ds", "--method", "prompt-diff", "--out", tmp_path / "out",
                            "--options", "space={a: 1, a: 2}")
     assert_clean_error(code, err, "--options space", "duplicate key 'a'")
     assert not (tmp_path / "out").exists()
@@ -95,7 +95,7 @@ def test_an_alias_bomb_is_refused_in_one_short_line(tmp_path, capsys):
 
 def test_a_huge_value_echoed_in_an_error_is_clipped(tmp_path, capsys):
     name = "m" * 1_000_000
-    code, _, err = run_cli(capsys, "run", "--root", tmp_path, "--method", name, "--out", tmp_path / "out")
+    code, _, err = run_cli(capsys, "run", "--root", tmp_path / "ds", "--method", name, "--out", tmp_path / "out")
     assert_clean_error(code, err, "unknown method 'mmm", "characters]...")  # the length of the cut line is stated
     assert len(err) < 5000
     assert not (tmp_path / "out").exists()
