@@ -61,8 +61,8 @@ def test_a_repeated_key_is_refused_with_both_lines(tmp_path, capsys, where, key,
 
 
 def test_a_repeated_key_in_an_option_value_is_refused(tmp_path, capsys):
-    code, _, err = run_cli(capsys, "run", "--root", tmp_path / "ds", "--method", "prompt-diff", "--out", tmp_path / "out",
-                           "--options", "space={a: 1, a: 2}")
+    code, _, err = run_cli(capsys, "run", "--root", tmp_path / "ds", "--method", "prompt-diff",
+                           "--out", tmp_path / "out", "--options", "space={a: 1, a: 2}")
     assert_clean_error(code, err, "--options space", "duplicate key 'a'")
     assert not (tmp_path / "out").exists()
 

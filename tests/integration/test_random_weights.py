@@ -56,7 +56,7 @@ FEATURE_DIFF_B4 = {"method": "prompt-diff", "prompt": "random", "options": {"spa
 @pytest.mark.parametrize("run,what,fetch", [
     (FEATURE_DIFF_B4, "backbone 'efficientnet_b4'", "efficientnet-b4"),
     ({"method": "patchcore", "prompt": "random", "options": {"backbone": "wide_resnet50_2"}},
-     "backbone 'wide_resnet50_2'", "wrn50-2"),
+     "backbone 'wide_resnet50_2'", "wide-resnet50-2"),
     ({"method": "winclip", "prompt": "none"}, "CLIP 'ViT-B-16-plus-240'", "clip-vit-b-16-plus-240"),
     ({"method": "prompt-diff", "prompt": "random", "clip_prior": {"clip_model": "ViT-B-16-plus-240", "weight": 0.5}},
      "CLIP 'ViT-B-16-plus-240'", "clip-vit-b-16-plus-240"),

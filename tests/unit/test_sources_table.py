@@ -48,3 +48,19 @@ def test_git_blob_digest_is_gits_own(tmp_path):
     expected = subprocess.run(["git", "hash-object", str(sample)], capture_output=True, text=True,
                               check=True).stdout.strip()
     assert file_digest(sample, "git_blob") == expected
+
+
+def test_every_fetch_command_the_code_suggests_names_a_source():
+    """A refused weight or a missing official checkpoint names `uasbench fetch NAME`: NAME must be in the table, as a
+    source of weights (backbones, CLIP) or checkpoints (the converters' official files)."""
+    from uasbench.backbones.clip import CLIP_FETCH
+    from uasbench.backbones.registry import PRESETS
+    from uasbench.methods.converters import OFFICIAL_CONVERTERS
+
+    suggested = {spec.fetch: "weights" for spec in PRESETS.values() if spec.fetch}
+    suggested.update({name: "weights" for name in CLIP_FETCH.values()})
+    suggested.update({converter.fetch: "checkpoint" for converter in OFFICIAL_CONVERTERS.values()})
+    assert len(suggested) >= 8
+    for name, kind in suggested.items():
+        assert name in SOURCES, f"`uasbench fetch {name}` is suggested but the source table has no {name!r}"
+        assert SOURCES[name].kind == kind, (name, SOURCES[name].kind)

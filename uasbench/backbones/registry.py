@@ -61,10 +61,10 @@ PRESETS: dict[str, BackboneSpec] = {spec.name: spec for spec in (
                  hf_repos=("timm/efficientvit_b3.r224_in1k",), role="MetaUAS Tab 3b ablation (EViT-b3)"),
     BackboneSpec("mobilenetv2_100", "timm-efficientnet", "mobilenetv2_100", {"metauas": (2, 4, 8, 16, 32)}, "metauas",
                  hub_files=("mobilenetv2_100_ra-b33bc2c4.pth",), hf_repos=("timm/mobilenetv2_100.ra_in1k",),
-                 role="MetaUAS Tab 3b ablation (M-v2)"),
+                 fetch="mobilenetv2-100", role="MetaUAS Tab 3b ablation (M-v2)"),
     BackboneSpec("wide_resnet50_2", "timm-resnet", "wide_resnet50_2", {"patchcore": ("layer2", "layer3")}, "patchcore",
                  hub_files=("wide_resnet50_2-95faca4d.pth",), hf_repos=("timm/wide_resnet50_2.tv_in1k",),
-                 fetch="wrn50-2",
+                 fetch="wide-resnet50-2",
                  role="PatchCore's original backbone (torchvision ImageNet V1 weights)"),
 )}
 

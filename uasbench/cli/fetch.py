@@ -81,19 +81,21 @@ def run(args: argparse.Namespace) -> int:
     sources = load_sources()
     if args.list:
         for source in sources.values():
-            size = "manual download" if source.manual else format_size(source.size)
+            size = "manual download" if source.manual else source.size_label
             print(f"{source.name:<24} {size:>14}  {source.title}\n{'':<40}licence: {source.licence}")
         return 0
     chosen, config = _selected(args, sources)
     root = data_root(config, args.data_root)
     if args.dry_run:
-        total = 0
+        total, estimated = 0, False
         for source in chosen:
             state = "fetched" if is_fetched(root, source) else ("manual" if source.manual else "to download")
             total += 0 if state != "to download" else (source.size or 0)
-            size = "manual" if source.manual else format_size(source.size)
+            estimated = estimated or (state == "to download" and source.approximate)
+            size = "manual" if source.manual else source.size_label
             print(f"{source.name:<24} {size:>14}  {state:<12} -> {destination(source, root)}")
-        print(f"data root {root}; to download: {format_size(total)} (sources of unknown size not counted)")
+        print(f"data root {root}; to download: {'~' if estimated else ''}{format_size(total)} (sizes with ~ are "
+              "estimates from the architecture's float32 state dict; sources of unknown size not counted)")
         if config is not None:
             _print_place_hints(config, root)
         return 0

@@ -14,7 +14,7 @@ from typing import Callable
 from uasbench.inputs.completeness import source_problem
 from uasbench.inputs.download import FetchError, check_digest, download, ensure_free_space, file_digest
 from uasbench.inputs.extract import safe_extract
-from uasbench.inputs.sources import Source, destination, format_size, stamp_path
+from uasbench.inputs.sources import Source, destination, stamp_path
 
 DOWNLOADS = ".downloads"
 Say = Callable[[str], None]
@@ -125,7 +125,7 @@ def fetch_source(root: Path, source: Source, mirror: str | None = None, progress
     if source.manual:
         _stamp_if_complete(root, source, dest, lambda problem: f"{problem}.\n{source.manual.format(dest=dest)}", say)
         return
-    say(f"{source.name}: {source.title} ({format_size(source.size)}) -> {dest}")
+    say(f"{source.name}: {source.title} ({source.size_label}) -> {dest}")
     if source.archive is not None:
         _fetch_archive(root, source, dest, mirror, progress, say)
     else:

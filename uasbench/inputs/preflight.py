@@ -10,7 +10,7 @@ from typing import Any, Iterator, Mapping
 
 from uasbench.errors import DataError
 from uasbench.inputs.completeness import dataset_problem, folder_problem
-from uasbench.inputs.sources import Source, data_root, destination, format_size, load_sources, source_for
+from uasbench.inputs.sources import Source, data_root, destination, load_sources, source_for
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ def missing_inputs(config: Mapping[str, Any], fetched_by_workflow: frozenset[str
         if problem is None:
             continue
         where = f" = {str(need.path)!r}" if need.path is not None else ""
-        size = f", {format_size(need.source.size)}" if need.source is not None and need.source.files else ""
+        size = f", {need.source.size_label}" if need.source is not None and need.source.files else ""
         lines.append(f"  {need.key}{where} {problem}{size}\n      fetch: {fetch_command(need, config)}")
     return lines
 

@@ -71,6 +71,16 @@ class Source:
         sizes = [f.size_estimate for f in self.files]
         return None if any(s is None for s in sizes) else sum(sizes)
 
+    @property
+    def approximate(self) -> bool:
+        """True when the size is an estimate (some file's exact size is not published)."""
+        return any(f.size is None and f.approx_size is not None for f in self.files)
+
+    @property
+    def size_label(self) -> str:
+        """The size as listings print it: ``~`` before an estimate."""
+        return ("~" if self.approximate and self.size is not None else "") + format_size(self.size)
+
     def relative_dest(self) -> str | None:
         """The destination below the data root (``mvtec_anomaly_detection``), None outside it."""
         return self.dest.removeprefix("{data}/") if self.dest.startswith("{data}/") else None

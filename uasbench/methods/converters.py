@@ -32,7 +32,7 @@ class Converter:
 
 
 OFFICIAL_CONVERTERS: dict[str, Converter] = {
-    "metauas-official": Converter("metauas", _metauas, "metauas-checkpoints"),
-    "onenip-official": Converter("onenip", _reconstruction("onenip"), "onenip-checkpoints"),
-    "uniad-official": Converter("uniad", _reconstruction("uniad"), "uniad-checkpoints"),
+    "metauas-official": Converter("metauas", _metauas, "metauas-weights"),
+    "onenip-official": Converter("onenip", _reconstruction("onenip"), "onenip-weights"),
+    "uniad-official": Converter("uniad", _reconstruction("uniad"), "uniad-weights"),
 }
