@@ -62,7 +62,20 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
             if key != "change_pairs" and key not in config["datasets"]:
                 raise ConfigError(f"{source}: training.{name}.data names {key!r}, neither 'change_pairs' nor a dataset")
     _check_method_options(config, source)
+    _check_resample_keys(config, source)
     return config
+
+
+def _check_resample_keys(config: dict[str, Any], source: str) -> None:
+    """Every ``resample`` (top level, runs, training entries) names a known resampler."""
+    from uasbench.datasets.preprocessing import check_resample
+
+    if "resample" in config:
+        check_resample(config["resample"], f"{source}: resample")
+    for section in ("runs", "training"):
+        for name, entry in (config.get(section) or {}).items():
+            if "resample" in entry:
+                check_resample(entry["resample"], f"{source}: {section}.{name}.resample")
 
 
 def _validator_class():

@@ -7,6 +7,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from uasbench.datasets.preprocessing import DEFAULT_PREPROCESSING, Preprocessing
+
 
 def count_parameters(module: nn.Module) -> dict[str, int]:
     """Total and learnable (requires_grad) parameter counts, shared tensors counted once."""
@@ -26,7 +28,8 @@ class Method:
     can ``fit`` on k normal images (k = 0 for zero-shot; trainable methods train through ``uasbench.training.loop``)
     and ``predict`` anomaly maps (B, H, W) and image scores (B,) for a query batch (and a prompt batch or None).
 
-    Images are RGB float tensors in [0, 1], shape (B, 3, H, W); each method normalises inside.
+    Images are RGB float tensors in [0, 1], shape (B, 3, H, W), resized by the loaders as ``preprocessing``
+    declares; each method normalises inside.
 
     A trainable method declares its own wiring for ``uasbench train`` (nothing else names it): ``trainable``,
     ``train_defaults``, ``entry_options`` and the hooks ``training_dataset``, ``training_loss``,
@@ -47,6 +50,8 @@ class Method:
     train_defaults: ClassVar[dict[str, Any]] = {}
     #: training-entry keys (besides ``options``) that become constructor arguments of the trained model
     entry_options: ClassVar[tuple[str, ...]] = ("backbone", "backbone_weights")
+    #: how the official code resizes images (``uasbench.datasets.preprocessing``); a config's ``resample`` overrides
+    preprocessing: ClassVar[Preprocessing] = DEFAULT_PREPROCESSING
     model: nn.Module
     weight_source: str = "random"
 

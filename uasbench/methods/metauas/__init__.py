@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from uasbench.datasets.preprocessing import Preprocessing
 from uasbench.errors import ConfigError
 from uasbench.methods.base import Method
 from uasbench.methods.metauas import training
@@ -35,6 +36,8 @@ class MetaUAS(Method):
     """One prompt per query (a prompt batch of 1 is shared by the whole query batch)."""
 
     shots = 1
+    #: MetaUAS ``utils/geometry.py``: kornia.augmentation.Resize with its defaults (bilinear, align_corners=True)
+    preprocessing = Preprocessing(resample="kornia-bilinear")
     extra_options: tuple[str, ...] = ()  # ``**unknown`` only exists to name unknown options in its error
     trainable = True
     train_defaults = training.TRAIN_DEFAULTS

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from uasbench.backbones.weights import quiet_random_weights
+from uasbench.datasets.preprocessing import Preprocessing
 from uasbench.errors import ConfigError
 from uasbench.methods.base import Method
 from uasbench.methods.reconstruction.model import ReconstructionConfig, ReconstructionNet, image_scores
@@ -37,6 +38,8 @@ def split_options(method: str, options: dict[str, Any], allowed: tuple[str, ...]
 class ReconstructionMethod(Method):
     """Builds a :class:`ReconstructionNet`; subclasses choose the decoder and how maps are post-processed."""
 
+    #: UniAD/OneNIP datasets: torchvision ``Resize`` on a PIL image (PIL bilinear, antialiased when shrinking)
+    preprocessing = Preprocessing(resample="pil-bilinear")
     #: a training entry's ``image_size`` is the trained model's input size (the constructor's ``image_size``)
     entry_options = Method.entry_options + ("image_size",)
 
