@@ -81,6 +81,7 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
                 raise ConfigError(f"{source}: training.{name}.data names {key!r}, neither 'change_pairs' nor a dataset")
     _check_method_options(config, source)
     _check_image_sizes(config, source)
+    _check_resample_keys(config, source)
     return config
 
 
@@ -124,6 +125,18 @@ def _check_checkpoints(config: dict[str, Any], source: str) -> None:
         if entry["method"] != converts_to:
             raise ConfigError(f"{source}: checkpoints.{name}: convert {entry['convert']!r} makes a {converts_to!r} "
                               f"model, not {entry['method']!r}")
+
+
+def _check_resample_keys(config: dict[str, Any], source: str) -> None:
+    """Every ``resample`` (top level, runs, training entries) names a known resampler."""
+    from uasbench.datasets.preprocessing import check_resample
+
+    if "resample" in config:
+        check_resample(config["resample"], f"{source}: resample")
+    for section in ("runs", "training"):
+        for name, entry in (config.get(section) or {}).items():
+            if "resample" in entry:
+                check_resample(entry["resample"], f"{source}: {section}.{name}.resample")
 
 
 def _validator_class():

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
+from uasbench.datasets.preprocessing import resize_rgb
 from uasbench.errors import ConfigError, DataError, echo
 
 PathLike = str | os.PathLike
@@ -116,13 +117,13 @@ def _to_rgb8(image: Image.Image, path: Path) -> np.ndarray:
     return np.repeat(np.round(grey).astype(np.uint8)[..., None], 3, axis=2)
 
 
-def read_image(path: PathLike, size: int | None = None) -> np.ndarray:
-    """uint8 RGB (H, W, 3); resized to (size, size) with bilinear interpolation (cv2.INTER_LINEAR) if given."""
+def read_image(path: PathLike, size: int | None = None, resample: str = "cv2-linear") -> np.ndarray:
+    """uint8 RGB (H, W, 3); resized to (size, size) with ``resample`` (a ``preprocessing.RESAMPLERS`` name) if given."""
     with _opened(path, "image") as image:
         image.load()
         rgb = _to_rgb8(_upright(image), Path(path))
     if size is not None and rgb.shape[:2] != (size, size):
-        rgb = cv2.resize(rgb, (size, size), interpolation=cv2.INTER_LINEAR)
+        rgb = resize_rgb(rgb, size, resample)
     return np.ascontiguousarray(rgb)
 
 

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from uasbench.datasets.preprocessing import DEFAULT_PREPROCESSING, Preprocessing
 from uasbench.methods.options import DEFAULT_ENTRY_OPTIONS, entry_kwargs
 
 
@@ -53,7 +54,8 @@ class Method:
     can ``fit`` on k normal images (k = 0 for zero-shot; trainable methods train through ``uasbench.training.loop``)
     and ``predict`` anomaly maps (B, H, W) and image scores (B,) for a query batch (and a prompt batch or None).
 
-    Images are RGB float tensors in [0, 1], shape (B, 3, H, W); each method normalises inside.
+    Images are RGB float tensors in [0, 1], shape (B, 3, H, W), resized by the loaders as ``preprocessing``
+    declares; each method normalises inside.
 
     A trainable method declares its own wiring for ``uasbench train`` (nothing else names it): ``trainable``,
     ``train_defaults``, ``entry_options`` and the hooks ``training_dataset``, ``training_loss``,
@@ -80,6 +82,8 @@ class Method:
     entry_options: ClassVar[tuple[str, ...]] = DEFAULT_ENTRY_OPTIONS
     #: the constructor parameters naming the method's pretrained network (None: it loads no pretrained weights)
     weight_parameters: ClassVar[WeightParameters | None] = None
+    #: how the official code resizes images (``uasbench.datasets.preprocessing``); a config's ``resample`` overrides
+    preprocessing: ClassVar[Preprocessing] = DEFAULT_PREPROCESSING
     model: nn.Module
     weight_source: str = "random"
 

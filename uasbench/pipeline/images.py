@@ -8,11 +8,12 @@ import numpy as np
 import torch
 
 
-def load_images(samples: Sequence, size: int) -> torch.Tensor:
-    """The samples' images resized to ``size`` as float (N, 3, S, S) in [0, 1]."""
+def load_images(samples: Sequence, size: int, resample: str = "cv2-linear") -> torch.Tensor:
+    """The samples' images resized to ``size`` with ``resample`` (a method's resampler) as float (N, 3, S, S) in
+    [0, 1]."""
     from uasbench.datasets import read_image
 
-    arr = np.stack([read_image(s.image_path, size) for s in samples])
+    arr = np.stack([read_image(s.image_path, size, resample) for s in samples])
     return torch.from_numpy(arr).permute(0, 3, 1, 2).float().div_(255.0)
 
 

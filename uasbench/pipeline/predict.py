@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from uasbench.datasets.preprocessing import resolve_resample
 from uasbench.datasets.splits import check_categories, load_split
 from uasbench.errors import ConfigError
 from uasbench.io import ensure_writable_dir
@@ -53,10 +54,11 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     check_categories(config, dataset)  # a misspelt category fails before a model is built
     torch.manual_seed(seed)
     method, info = build_run_method(config, run, device, name=run_name)
+    resample = resolve_resample(method, config, run)
     if run.get("clip_prior"):
         info["weight_source"] = prior_weight_source(info["weight_source"], run["clip_prior"], device)
     samples, categories = load_split(config, dataset)
-    selector = PromptSelector(config, run_name, dataset, seed, prompt_mode, method, samples, size, device)
+    selector = PromptSelector(config, run_name, dataset, seed, prompt_mode, method, samples, size, device, resample)
     if selector.file is not None:
         info["prompt_file"] = str(selector.file.path)
     results: dict[str, dict[str, Any]] = {}
@@ -68,7 +70,7 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
             tests = [s for s in samples if s.split == "test" and s.category == category]
             if not tests:
                 raise ConfigError(f"dataset {dataset!r}: category {category!r} has no test images")
-            queries = load_images(tests, size)
+            queries = load_images(tests, size, resample)
             prompts = selector.for_category(category, normals, tests, queries)
             with precision_context(execution.precision, device):
                 maps, scores = _predict_batches(method, queries, prompts, category, batch_size, device, execution)
@@ -83,7 +85,7 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     seconds = time.perf_counter() - t0
     map_scales = {category: to_float16(r["maps"]) for category, r in results.items()}
     meta = {"run": run_name, "method": run["method"], "dataset": dataset, "seed": seed, "prompt": prompt_mode,
-            "image_size": size, "tier": config["tier"], "device": str(device),
+            "image_size": size, "resample": resample, "tier": config["tier"], "device": str(device),
             "precision": execution.label, "channels_last": execution.channels_last, "compile": execution.compile,
             "n_images": n_images,
             "seconds": seconds, "map_scale": {c: scale for c, (_, scale) in map_scales.items()},

@@ -177,8 +177,9 @@ class PromptSelector:
     """
 
     def __init__(self, config: dict, run_name: str, dataset: str, seed: int, mode: str, method, samples: list,
-                 size: int, device: torch.device) -> None:
+                 size: int, device: torch.device, resample: str = "cv2-linear") -> None:
         self.mode, self.seed, self.method, self.size, self.device = mode, seed, method, size, device
+        self.resample = resample  # the method's resampler, as its queries
         self.root = dataset_root(config, dataset)
         self.file = prompt_file_for(config, run_name, dataset, seed, mode)  # the paper's own prompts, if set
         self._agnostic = self._agnostic_pool(samples) if mode == "best-match-agnostic" else None
@@ -187,7 +188,7 @@ class PromptSelector:
         """Fit ``method`` on the category's fixed prompts (modes none / random) and return the prompt batch its
         ``predict`` gets for ``queries`` (None, one shared batch, or one prompt per query)."""
         picks = None if self.file is None else self.file.indices(self.mode, category, normals, tests, self.root)
-        method, mode, size = self.method, self.mode, self.size
+        method, mode = self.method, self.mode
         shots = getattr(method, "shots", 1)
         if mode == "none":
             method.fit(None, category)
@@ -198,7 +199,7 @@ class PromptSelector:
             if picks is not None and len(picks) != (shots or 1):
                 raise ConfigError(f"method {method.name!r} takes {shots} prompts; the prompt file gives {len(picks)}")
             indices = random_prompt_indices(len(normals), self.seed, category, k=shots or 1) if picks is None else picks
-            chosen = load_images([normals[i] for i in indices], size)
+            chosen = self._load([normals[i] for i in indices])
             method.fit(chosen, category)  # memory methods build their memory here, once per category
             return method.prompts_for(chosen, len(queries))
         if not getattr(method, "accepts_prompt_batch", True):
@@ -206,17 +207,20 @@ class PromptSelector:
                               "supported")
         if mode == "random-per-image":
             rng = np.random.default_rng([self.seed, zlib.crc32(category.encode())])
-            return load_images([normals[i] for i in rng.integers(0, len(normals), size=len(queries))], size)
+            return self._load([normals[i] for i in rng.integers(0, len(normals), size=len(queries))])
         if mode == "best-match" and picks is not None:
-            return load_images([normals[i] for i in picks], size)
+            return self._load([normals[i] for i in picks])
         if mode in ("best-match", "best-match-agnostic"):
             return self._best_match(normals, queries)
         raise ConfigError(f"unknown prompt mode {mode!r}")
 
+    def _load(self, samples: list) -> torch.Tensor:
+        return load_images(samples, self.size, self.resample)
+
     def _best_match(self, normals: list, queries: torch.Tensor) -> torch.Tensor:
         """Each query's most similar normal image: of its category, or of the all-category pool (agnostic)."""
         if self._agnostic is None:
-            pool_images = load_images(normals, self.size)
+            pool_images = self._load(normals)
             index = BestMatchIndex(global_features(self.method, pool_images, self.device))
         else:
             pool_images, index = self._agnostic
@@ -225,6 +229,6 @@ class PromptSelector:
 
     def _agnostic_pool(self, samples: list) -> tuple[torch.Tensor, BestMatchIndex]:
         normals = [s for s in samples if s.split == "train"]
-        images = load_images(normals, self.size)
+        images = self._load(normals)
         return images, BestMatchIndex(global_features(self.method, images, self.device),
                                       labels=[s.category for s in normals])

@@ -12,6 +12,7 @@ from typing import Callable
 
 import torch
 
+from uasbench.datasets.preprocessing import Preprocessing
 from uasbench.methods.base import Method, WeightParameters
 from uasbench.methods.catalog import DEFAULT_CLIP, DEFAULT_CLIP_TAG
 from uasbench.methods.clip.prompts import anomaly_probability, baseline_prompts, check_class_name, text_prototypes
@@ -27,6 +28,8 @@ class ClipPromptMethod(Method):
     shots = 0
     weight_parameters = WeightParameters("clip", "model_name", "weights", "pretrained", tag="pretrained_tag")
     temperature: float = 0.07
+    #: open_clip's image transform: torchvision ``Resize`` on a PIL image with BICUBIC (antialiased when shrinking)
+    preprocessing = Preprocessing(resample="pil-bicubic")
 
     def __init__(self, model_name: str = DEFAULT_CLIP, pretrained_tag: str | None = DEFAULT_CLIP_TAG,
                  weights: str | None = None, pretrained: bool = True, temperature: float = 0.07) -> None:

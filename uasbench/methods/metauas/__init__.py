@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from uasbench.datasets.preprocessing import Preprocessing
 from uasbench.errors import ConfigError
 from uasbench.methods.base import Method, WeightParameters
 from uasbench.methods.metauas import training
@@ -37,6 +38,8 @@ class MetaUAS(Method):
     shots = 1
     image_score_rule = "max"
     weight_parameters = WeightParameters("backbone", "backbone", "backbone_weights", "pretrained_backbone")
+    #: MetaUAS ``utils/geometry.py``: kornia.augmentation.Resize with its defaults (bilinear, align_corners=True)
+    preprocessing = Preprocessing(resample="kornia-bilinear")
     extra_options: tuple[str, ...] = ()  # ``**unknown`` only exists to name unknown options in its error
     trainable = True
     train_defaults = training.TRAIN_DEFAULTS

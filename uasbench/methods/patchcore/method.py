@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from scipy import ndimage
 from torch import nn
 
+from uasbench.datasets.preprocessing import Preprocessing
 from uasbench.errors import ConfigError
 from uasbench.methods.base import Method, WeightParameters
 from uasbench.methods.memory import CategoryMemory, FitsMemory, check_image_batch
@@ -108,6 +109,9 @@ class PatchCore(FitsMemory, Method):
 
     shots = 1
     weight_parameters = WeightParameters("backbone", "backbone", "weights", "pretrained")
+    #: patchcore-inspection ``datasets/mvtec.py``: torchvision ``Resize`` on a PIL image (PIL bilinear, antialiased);
+    #: its CenterCrop is not applied (the maps cover the whole image; docs/deviations.md)
+    preprocessing = Preprocessing(resample="pil-bilinear")
 
     def __init__(self, backbone: str = "efficientnet_b4", weights: str | None = None, pretrained: bool = True,
                  coreset_fraction: float = 0.1, num_neighbours: int = 1, embed_dim: int = 1024, patch_size: int = 3,

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from uasbench.backbones.weights import quiet_random_weights
+from uasbench.datasets.preprocessing import Preprocessing
 from uasbench.errors import ConfigError
 from uasbench.methods.base import Method, WeightParameters
 from uasbench.methods.reconstruction.model import SCORE_POOL, ReconstructionConfig, ReconstructionNet, image_scores
@@ -38,6 +39,8 @@ class ReconstructionMethod(Method):
     """Builds a :class:`ReconstructionNet`; subclasses choose the decoder and how maps are post-processed."""
 
     weight_parameters = WeightParameters("backbone", "backbone", "backbone_weights", "pretrained_backbone")
+    #: UniAD/OneNIP datasets: torchvision ``Resize`` on a PIL image (PIL bilinear, antialiased when shrinking)
+    preprocessing = Preprocessing(resample="pil-bilinear")
     #: a training entry's ``image_size`` is the trained model's input size (the constructor's ``image_size``)
     entry_options = Method.entry_options + ("image_size",)
     image_score_rule = f"avgpool{SCORE_POOL}"

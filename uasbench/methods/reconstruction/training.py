@@ -23,8 +23,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from uasbench.datasets.preprocessing import resolve_resample
 from uasbench.errors import ConfigError, DataError
-from uasbench.methods.reconstruction.method import DEFAULT_IMAGE_SIZE
+from uasbench.methods.reconstruction.method import DEFAULT_IMAGE_SIZE, ReconstructionMethod
 from uasbench.methods.reconstruction.model import ReconstructionNet
 
 # Paper / official config: AdamW 1e-4 (wd 1e-4), 1000 epochs, StepLR 800 / 0.1 per epoch, clip 0.1, batch 8 × 8 GPUs.
@@ -103,8 +104,10 @@ def _data_keys(config: dict, entry: dict) -> list[str]:
     return keys
 
 
-def load_normal_images(config: dict, keys: list[str], size: int) -> tuple[np.ndarray, list[str]]:
-    """All normal training images of the datasets ``keys`` at ``size`` (uint8) and their category groups
+def load_normal_images(config: dict, keys: list[str], size: int,
+                       resample: str = "cv2-linear") -> tuple[np.ndarray, list[str]]:
+    """All normal training images of the datasets ``keys`` at ``size`` (uint8, resized with ``resample``) and their
+    category groups
     (``<dataset>/<category>`` when several datasets are merged, so equal category names never mix)."""
     from tqdm.auto import tqdm
 
@@ -118,7 +121,7 @@ def load_normal_images(config: dict, keys: list[str], size: int) -> tuple[np.nda
             raise DataError(f"dataset {key!r} has no normal training images to train on")
         paths += [s.image_path for s in normals]
         groups += [s.category if len(keys) == 1 else f"{key}/{s.category}" for s in normals]
-    images = np.stack([read_image(p, size) for p in tqdm(paths, desc="decode training images", leave=False)])
+    images = np.stack([read_image(p, size, resample) for p in tqdm(paths, desc="decode training images", leave=False)])
     return images, groups
 
 
@@ -128,7 +131,8 @@ def unified_training_set(config: dict, entry: dict,
     restoration stream, refiner; see ``uasbench.methods.reconstruction.onenip.training_streams``) OneNIP's."""
     options = dict(entry.get("options") or {})
     size = int(entry.get("image_size") or DEFAULT_IMAGE_SIZE)
-    images, groups = load_normal_images(config, _data_keys(config, entry), size)
+    resample = resolve_resample(ReconstructionMethod, config, entry)
+    images, groups = load_normal_images(config, _data_keys(config, entry), size, resample)
     seed = int(entry.get("seed", 0))
     with_ids = bool(options.get("cache_features", False))
     if streams is None:
