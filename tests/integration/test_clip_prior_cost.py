@@ -26,7 +26,8 @@ def config_path(tmp_path_factory):
               "runs": {"m": {"method": "metauas", "options": SMALL},
                        "m-prior": {"method": "metauas", "options": SMALL, "clip_prior": PRIOR},
                        "clip": {"method": "winclip+", "options": {"model_name": "clip-tiny"}}},
-              "efficiency": {"batch_sizes": [2], "warmup": 0, "repeats": 1}}
+              "efficiency": {"batch_sizes": [2], "warmup": 0, "repeats": 1},
+              "allow_random_weights": True}  # CLIP-tiny has no pretrained weights
     path = tmp / "c.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
