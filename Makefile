@@ -34,11 +34,14 @@ $(STAMP): pyproject.toml requirements.lock | venv-matches
 		-e '.[test,workflow]'
 	@touch $(STAMP)
 
-# Rewrite requirements.lock from the venv (after upgrading a package in it on purpose), keeping its header.
+# Rewrite requirements.lock from the venv (after upgrading a package in it on purpose), keeping its header, and the
+# lock's checksum in the rule env (a changed lock makes Snakemake build a new conda env).
 lock:
 	@test -x $(BIN)/python || { echo "no $(VENV): run make venv first"; exit 1; }
 	{ grep '^#' requirements.lock; $(BIN)/python -m pip freeze --exclude-editable; } > requirements.lock.tmp
 	mv requirements.lock.tmp requirements.lock
+	sed -i "s/^# requirements.lock sha256: .*/# requirements.lock sha256: $$(sha256sum requirements.lock | cut -d' ' -f1)/" \
+		workflow/envs/uasbench.yaml
 
 # The DAG, then a check that the run reproduces the published embedded numbers (docs/results/embedded/).
 run: $(STAMP)
