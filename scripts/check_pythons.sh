@@ -10,16 +10,20 @@
 #
 #   scripts/check_pythons.sh            check every advertised version
 #   scripts/check_pythons.sh --list     print "3.X <interpreter or ->" per advertised version and stop
+# Environment: PYTHONS="3.12 3.13" checks only those; LOCK=<file> another lock (tests); FIND_INTERPRETERS=0 takes
+# the no-interpreter route for every version.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # Reads pyproject.toml and pip's reports: needs Python >= 3.11 with packaging (the project venv has both).
 HOST_PYTHON=${HOST_PYTHON:-$( [[ -x .venv/bin/python ]] && echo .venv/bin/python || command -v python3)}
-versions=$("$HOST_PYTHON" -c '
+LOCK=${LOCK:-requirements.lock}
+versions=${PYTHONS:-$("$HOST_PYTHON" -c '
 import re, tomllib
 classifiers = tomllib.load(open("pyproject.toml", "rb"))["project"]["classifiers"]
-print(" ".join(m.group(1) for c in classifiers if (m := re.fullmatch(r"Programming Language :: Python :: (3\.\d+)", c))))')
+print(" ".join(m.group(1) for c in classifiers if (m := re.fullmatch(r"Programming Language :: Python :: (3\.\d+)", c))))')}
 
 interpreter() {  # $1 = 3.X: the first candidate that runs and is that version (a pyenv shim may not run)
+    [[ ${FIND_INTERPRETERS:-1} == 0 ]] && return 1
     local root candidate
     root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
     for candidate in $(command -v "python$1" 2>/dev/null) \
@@ -47,7 +51,7 @@ import json, re, sys, tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name as cn
 lock = {cn(Requirement(l).name): str(Requirement(l).specifier)[2:]
-        for l in open("requirements.lock").read().splitlines() if l.strip() and not l.startswith("#")}
+        for l in open(sys.argv[3]).read().splitlines() if l.strip() and not l.startswith("#")}
 planned = {cn(i["metadata"]["name"]): i["metadata"] for i in json.load(open(sys.argv[1]))["install"]}
 planned.pop("uasbench", None)
 # pip freeze (make lock) leaves out the installer packages, so the lock cannot pin them: shown, not failed
@@ -75,23 +79,23 @@ for v in $versions; do
     start=$SECONDS
     if [[ -z $py ]]; then
         if "$HOST_PYTHON" -m pip install --dry-run --quiet --ignore-installed --no-deps --python-version "$v" \
-            --only-binary=:all: --target "$work/none" -r requirements.lock; then
+            --only-binary=:all: --target "$work/none" -r "$LOCK"; then
             echo "   lock: every pin has a wheel for $v (no interpreter: import and --help not checked)"
         else
             failed+=("$v: the lock does not resolve"); fi
         continue
     fi
     if ! "$py" -m pip install --dry-run --quiet --ignore-installed --report "$work/plan-$v.json" \
-        -c requirements.lock -e '.[test,workflow,cluster]' >"$work/pip-$v.log" 2>&1; then
+        -c "$LOCK" -e '.[test,workflow,cluster]' >"$work/pip-$v.log" 2>&1; then
         tail -n 20 "$work/pip-$v.log"
         failed+=("$v: the lock does not resolve"); continue
     fi
-    if ! "$HOST_PYTHON" -c "$compare_with_lock" "$work/plan-$v.json" "$work/light-$v.txt"; then
+    if ! "$HOST_PYTHON" -c "$compare_with_lock" "$work/plan-$v.json" "$work/light-$v.txt" "$LOCK"; then
         failed+=("$v: pip plans packages the lock does not pin"); continue
     fi
     echo "   lock resolves ($((SECONDS - start)) s)"
     start=$SECONDS
-    "$py" -m venv "$work/venv-$v" && "$work/venv-$v/bin/python" -m pip install --quiet -c requirements.lock \
+    "$py" -m venv "$work/venv-$v" && "$work/venv-$v/bin/python" -m pip install --quiet -c "$LOCK" \
         -r "$work/light-$v.txt" >"$work/light-$v.log" 2>&1 || {
         tail -n 20 "$work/light-$v.log"; failed+=("$v: the torch-free dependencies do not install"); continue; }
     for check in "-c import uasbench" "-m uasbench --help"; do
