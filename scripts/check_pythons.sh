@@ -22,6 +22,8 @@ import re, tomllib
 classifiers = tomllib.load(open("pyproject.toml", "rb"))["project"]["classifiers"]
 print(" ".join(m.group(1) for c in classifiers if (m := re.fullmatch(r"Programming Language :: Python :: (3\.\d+)", c))))')}
 
+[[ -n $versions ]] || { echo "check_pythons: no Python version found in pyproject.toml's classifiers" >&2; exit 1; }
+
 interpreter() {  # $1 = 3.X: the first candidate that runs and is that version (a pyenv shim may not run)
     [[ ${FIND_INTERPRETERS:-1} == 0 ]] && return 1
     local root candidate
