@@ -100,14 +100,14 @@ for v in $versions; do
     "$py" -m venv "$work/venv-$v" && "$work/venv-$v/bin/python" -m pip install --quiet -c "$LOCK" \
         -r "$work/light-$v.txt" >"$work/light-$v.log" 2>&1 || {
         tail -n 20 "$work/light-$v.log"; failed+=("$v: the torch-free dependencies do not install"); continue; }
-    for check in "-c import uasbench" "-m uasbench --help"; do
-        # shellcheck disable=SC2086  # $check is two words on purpose
-        if PYTHONPATH=$PWD "$work/venv-$v/bin/python" $check >"$work/out" 2>&1; then
-            echo "   python $check: ok"
+    for check in "import uasbench" "uasbench --help"; do
+        if [[ $check == import* ]]; then args=(-c "$check"); else args=(-m $check); fi
+        if PYTHONPATH=$PWD "$work/venv-$v/bin/python" "${args[@]}" >"$work/out" 2>&1; then
+            echo "   $check: ok"
         elif grep -q "No module named '\(torch\|torchvision\|timm\|open_clip\)" "$work/out"; then
-            echo "   python $check: still imports torch, not checked without it ($(grep -o "No module named '[^']*'" "$work/out" | head -n 1))"
+            echo "   $check: still imports torch, not checked without it ($(grep -o "No module named '[^']*'" "$work/out" | head -n 1))"
         else
-            tail -n 20 "$work/out"; failed+=("$v: python $check fails")
+            tail -n 20 "$work/out"; failed+=("$v: $check fails")
         fi
     done
     echo "   torch-free venv and checks ($((SECONDS - start)) s)"
