@@ -1,5 +1,6 @@
+#!/usr/bin/env bash
 # Every GPU measurement as one prepared, time-boxed script for a GPU machine that may be offline (Python and torch
-# present; the project's other wheels installed beforehand, e.g. from a folder filled with `pip download`).
+# present; the project's other wheels, if missing there, in a .whl folder of the checkout, e.g. from `pip download`).
 # From the checkout's root:
 #
 #   OUT=<folder> bash scripts/gpu_check.sh      # reports under <folder>/gpu_check (default: a fresh temporary folder)
