@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Every GPU measurement issue 15 asks for, as one prepared script for a lent GPU machine (../shared/device/README.md:
-# offline, Python + torch present, the project's missing wheels carried in .whl). From the checkout's root:
+# Every GPU measurement as one prepared, time-boxed script for a GPU machine that may be offline (Python and torch
+# present; the project's other wheels, if missing there, in a .whl folder of the checkout, e.g. from `pip download`).
+# From the checkout's root:
 #
-#   bash ../shared/device/make_wheels.sh .whl            # once, here (the folder stays out of git)
-#   device run: command="bash scripts/gpu_check.sh", carry=[".whl"], timeout_s=600
+#   OUT=<folder> bash scripts/gpu_check.sh      # reports under <folder>/gpu_check (default: a fresh temporary folder)
 #
 # Steps, most wanted first (each time-boxed and all within GPU_CHECK_SECONDS, default 560, so one failure or a slow
 # step does not eat the budget; logs and JSON reports land in $OUT/gpu_check, summary.txt lists rc and seconds):

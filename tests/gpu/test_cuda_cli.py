@@ -1,6 +1,6 @@
 """The commands the Snakefile's rules issue, on the GPU: data -> train (fp32, bf16) -> predict, and torchrun DDP.
 
-Driven through ``uasbench.cli.main`` (the GPU machine of ../shared/device has no Snakemake), on a one-category slice
+Driven through ``uasbench.cli.main`` (a GPU machine may have no Snakemake), on a one-category slice
 of config/ci.yaml with one training epoch.
 """
 
