@@ -64,3 +64,19 @@ def test_every_fetch_command_the_code_suggests_names_a_source():
     for name, kind in suggested.items():
         assert name in SOURCES, f"`uasbench fetch {name}` is suggested but the source table has no {name!r}"
         assert SOURCES[name].kind == kind, (name, SOURCES[name].kind)
+
+
+def test_the_official_checkpoint_route_fetches_each_checkpoint_where_its_config_reads_it():
+    """config/paper-official.yaml's checkpoints are inputs of the preflight and of `uasbench fetch --config`, and
+    the fetched file lands on the path the config names (data root /data, as its dataset roots)."""
+    from uasbench.config import load_config
+    from uasbench.inputs.preflight import fetch_command, fetched_path
+
+    config = {**load_config(ROOT / "config" / "paper-official.yaml"), "data_root": "/data"}
+    needs = {need.key: need for need in config_needs(config, SOURCES)}
+    assert config["checkpoints"]
+    for name, entry in config["checkpoints"].items():
+        need = needs[f"checkpoints.{name}.source"]
+        assert need.source is not None and need.source.kind == "checkpoint", name
+        assert fetched_path(need, config) == Path(entry["source"]), name
+        assert fetch_command(need, config) == f"uasbench fetch {need.source.name} --data-root /data"

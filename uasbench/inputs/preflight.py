@@ -20,7 +20,7 @@ class Need:
     key: str
     path: Path | None
     source: Source | None
-    kind: str  # dataset | prompts | coco | dtd | weights
+    kind: str  # dataset | prompts | coco | dtd | checkpoint | weights
     dataset_kind: str | None = None
     categories: tuple[str, ...] | None = None
     prompt_files: tuple[str, ...] = ()
@@ -81,6 +81,9 @@ def config_needs(config: Mapping[str, Any], sources: Mapping[str, Source] | None
         if dtd:
             yield Need(f"training.{model}.data_options.dtd_dir", Path(dtd).expanduser(),
                        source_for(sources, "dataset", "dtd"), "dtd")
+    for name, entry in config.get("checkpoints", {}).items():  # official checkpoints a DAG converts
+        yield Need(f"checkpoints.{name}.source", Path(entry["source"]).expanduser(),
+                   source_for(sources, "checkpoint", entry["method"]), "checkpoint")
     if needs_pretrained(config):
         for name in weight_names(config):
             yield Need(f"weights of {name}", None, source_for(sources, "weights", name), "weights")
@@ -106,7 +109,7 @@ def need_problem(need: Need) -> str | None:
         missing = [f for f in need.prompt_files if not (need.path / f).is_file()]
         return f"lacks {len(missing)} of {len(need.prompt_files)} prompt files (first: {missing[0]})" \
             if missing else None
-    if need.path.suffix == ".json":  # the COCO annotation file
+    if need.kind == "checkpoint" or need.path.suffix == ".json":  # a checkpoint, the COCO annotation file
         return None if need.path.is_file() else "does not exist"
     if need.source is not None:
         return folder_problem(need.source, need.path)
@@ -133,6 +136,8 @@ def fetched_path(need: Need, config: Mapping[str, Any]) -> Path | None:
     if need.path is None or need.source is None or need.source.relative_dest() is None:
         return None
     dest = destination(need.source, data_root(config))
+    if need.kind == "checkpoint":  # one file of the source, in its folder below the destination
+        return dest / next((f.path for f in need.source.files if f.path and need.path.match(f.path)), need.path.name)
     return dest / need.path.name if need.kind == "coco" and need.path.suffix == ".json" else dest
 
 
