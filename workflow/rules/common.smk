@@ -8,6 +8,7 @@ from snakemake.utils import available_cpu_count
 
 from uasbench import layout
 from uasbench.config import validate_config
+from uasbench.pipeline.config_slices import job_settings, settings_digest
 from uasbench.reports.paper_protocol import run_protocols
 from uasbench.errors import UasbenchError
 
@@ -30,8 +31,9 @@ GPU = 1 if config.get("device", "auto") == "cuda" else 0
 UAS = "python -m uasbench"  # works in the venv and in the conda env (run from the repo root)
 
 # Every CLI call reads this file, so --config overrides on the command line reach the commands too.
-# It is rewritten only when its content changes, keeping a second invocation a no-op.
-# (Params are strings: Snakemake records only those, to rerun a job whose params changed.)
+# It is rewritten only when its content changes, keeping a second invocation a no-op. Its path never changes, so
+# each rule also passes `settings`: a digest of the config keys its job reads (uasbench.pipeline.config_slices).
+# Snakemake records every job's params and reruns a job whose params changed, and the jobs downstream of it.
 _resolved = layout.resolved_config(config)
 RESOLVED_CONFIG = str(_resolved)
 _text = yaml.safe_dump(dict(config), sort_keys=False)  # keep the run order: it is the table row order

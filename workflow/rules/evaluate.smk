@@ -9,6 +9,7 @@ rule evaluate:
     params:
         preddir=lambda wc: str(layout.prediction_dir(config, wc.run, wc.dataset, wc.seed)),
         protocol=config.get("metric_protocol", "official"),
+        settings=settings_digest(config, "evaluate"),
     log:
         layout.log_file(config, "evaluate", *JOB),
     benchmark:
