@@ -11,14 +11,12 @@ import copy
 import re
 from pathlib import Path
 
-import yaml
-
-from uasbench.config import load_schema
+from uasbench.config import load_config, load_schema
 from uasbench.pipeline import config_slices
 from uasbench.pipeline.config_slices import DATASET_KEYS, RUN_KEYS, SLICES, TOP_KEYS, job_settings, settings_digest
 
 ROOT = Path(__file__).resolve().parents[2]
-CONFIG = yaml.safe_load((ROOT / "config" / "ci.yaml").read_text())
+CONFIG = load_config(ROOT / "config" / "ci.yaml")
 
 
 def entry_properties(schema: dict, section: str) -> set[str]:

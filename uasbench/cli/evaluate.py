@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from uasbench.cli.common import add_command
-from uasbench.metrics.protocols import PROTOCOLS
+from uasbench.metrics.protocols import DEFAULT_PROTOCOL, PROTOCOLS
 
 _DESCRIPTION = """\
 Compute I-AUROC, I-AP, I-F1max, P-AUROC, P-AP, P-F1max and P-AUPRO for every <category>.npz of a
@@ -26,7 +26,7 @@ def register(subparsers) -> None:
                          run, description=_DESCRIPTION)
     parser.add_argument("--pred", required=True, type=Path, help="predictions directory (<category>.npz + meta.json)")
     parser.add_argument("--out", required=True, type=Path, help="metrics JSON file to write")
-    parser.add_argument("--protocol", default="official", choices=sorted(PROTOCOLS),
+    parser.add_argument("--protocol", default=DEFAULT_PROTOCOL, choices=sorted(PROTOCOLS),
                         help="metric definitions to use")
     parser.add_argument("--image-score", default=None, choices=("given", "max", "avgpool16"),
                         help="image score: the file's 'scores', the max of each map, or the max of its "

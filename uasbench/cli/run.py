@@ -11,9 +11,10 @@ from uasbench.cli.common import (
     non_negative_int,
     positive_int,
 )
+from uasbench.datasets.splits import DATASET_KINDS, GENERATED_KIND
+from uasbench.pipeline.jobs import PROMPT_MODES
 
-PROMPT_MODES = ("none", "random", "random-per-image", "best-match", "best-match-agnostic")
-LAYOUTS = ("folder", "mvtec", "btad", "goodsad", "visa")
+LAYOUTS = tuple(kind for kind in DATASET_KINDS if kind != GENERATED_KIND)  # the kinds of a folder of your own
 
 _DESCRIPTION = """\
 Data check + predict + evaluate + table for one method on a folder in the MVTec layout
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add ``run``: the folder, the method and its options, prompt mode, seeds, layout and protocol."""
-    from uasbench.metrics.protocols import PROTOCOLS
+    from uasbench.metrics.protocols import DEFAULT_PROTOCOL, PROTOCOLS
 
     p = add_command(subparsers, "run", "evaluate a method on your own MVTec-layout folder (check, predict, evaluate, "
                     "table)", run, description=_DESCRIPTION, device=True)
@@ -61,11 +62,13 @@ def register(subparsers) -> None:
                    help="prompt mode (default: random for one-prompt methods, none for zero-/full-shot ones)")
     p.add_argument("--options", nargs="+", default=None, metavar="KEY=VALUE",
                    help="method options, as key=value pairs or one JSON object, e.g. backbone=tf_efficientnet_lite0")
-    p.add_argument("--seeds", nargs="+", type=non_negative_int, default=[1], help="prompt seeds (default: 1)")
+    p.add_argument("--seeds", nargs="+", type=non_negative_int, default=[1],
+                   help="prompt seeds (default: 1); a prompt mode that draws no prompt (none, best-match) runs "
+                   "once, as seed 0, like the workflow")
     p.add_argument("--image-size", type=positive_int, default=None, help="input size (default: 256)")
     p.add_argument("--layout", default="folder", choices=LAYOUTS,
                    help="folder naming rules (default: folder = masks <stem>_mask.png or <stem>.png)")
-    p.add_argument("--protocol", default="official", choices=sorted(PROTOCOLS),
+    p.add_argument("--protocol", default=DEFAULT_PROTOCOL, choices=sorted(PROTOCOLS),
                    help="metric definitions (default: official)")
     add_batch_size_argument(p)
     p.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")

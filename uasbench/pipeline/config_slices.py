@@ -26,9 +26,10 @@ import hashlib
 import json
 from typing import Any, Callable, Mapping
 
+from uasbench.pipeline.jobs import run_datasets
 from uasbench.training import EXECUTION_FIELDS
 
-Config = Mapping[str, Any]
+Config = Mapping[str, Any]  # validated (uasbench.config.validate_config): the schema's defaults are set
 
 PREDICT, LATENCY, TRAIN, REPORT = "predict", "latency", "train", "report"
 SYNTHETIC_DATASET, CHANGE_PAIRS, EVALUATE, TRACK = "synthetic_dataset", "change_pairs", "evaluate", "track"
@@ -98,7 +99,7 @@ def synthetic_dataset_slice(config: Config, dataset: str) -> dict[str, Any]:
 
 def change_pairs_slice(config: Config) -> dict[str, Any]:
     """The ``change_pairs`` section: every key is an argument of ``data make-change-pairs``."""
-    return dict(config.get("change_pairs") or {})
+    return dict(config["change_pairs"])
 
 
 def train_slice(config: Config, model: str) -> dict[str, Any]:
@@ -128,10 +129,9 @@ def evaluate_slice(config: Config) -> dict[str, Any]:
 
 def latency_slice(config: Config, run: str) -> dict[str, Any]:
     """The run's model and numerics, the efficiency settings and the size it is timed at (its first dataset's)."""
-    entry = config["runs"][run]
-    first = (entry.get("datasets") or list(config["datasets"]))[0]
-    return {"run": _picked(entry, RUN_KEYS, LATENCY),
-            "image_size": _picked(config["datasets"][first], DATASET_KEYS, LATENCY).get("image_size"),
+    first = run_datasets(config, run)[0]
+    return {"run": _picked(config["runs"][run], RUN_KEYS, LATENCY),
+            "image_size": _picked(config["datasets"][first], DATASET_KEYS, LATENCY)["image_size"],
             **_top(config, LATENCY)}
 
 

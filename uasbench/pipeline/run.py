@@ -97,6 +97,7 @@ def run_custom(config: dict, device: torch.device, batch_size: int = 16, protoco
     from uasbench import layout
     from uasbench.io import write_text
     from uasbench.pipeline.evaluate import evaluate_predictions
+    from uasbench.pipeline.jobs import prediction_jobs
     from uasbench.pipeline.predict import run_predict
     from uasbench.reports.build import DEFAULT_COLUMNS, metrics_table, per_category_table, write_table
     from uasbench.reports.collect import collect_metric_files
@@ -104,13 +105,11 @@ def run_custom(config: dict, device: torch.device, batch_size: int = 16, protoco
     out = layout.results_dir(config)
     counts = {ds: check_data(config, ds) for ds in config["datasets"]}  # a bad folder fails before anything is written
     write_text(layout.run_config(config), yaml.safe_dump(config, sort_keys=False))
-    for run_name, run in config["runs"].items():
-        for dataset in config["datasets"]:
-            for seed in run.get("seeds", config["prompt_seeds"]):
-                pred = layout.prediction_dir(config, run_name, dataset, seed)
-                run_predict(config, run_name, dataset, seed, pred, device, batch_size=batch_size)
-                evaluate_predictions(pred, layout.metrics_file(config, run_name, dataset, seed), protocol=protocol,
-                                     progress=False)
+    for run_name, dataset, seed in prediction_jobs(config):  # the workflow's jobs of this config
+        pred = layout.prediction_dir(config, run_name, dataset, seed)
+        run_predict(config, run_name, dataset, seed, pred, device, batch_size=batch_size)
+        evaluate_predictions(pred, layout.metrics_file(config, run_name, dataset, seed), protocol=protocol,
+                             progress=False)
     df = collect_metric_files(config)
     meta = {"tier": config["tier"], "metric_protocol": protocol}
     runs = list(config["runs"])

@@ -8,7 +8,9 @@ from snakemake.utils import available_cpu_count
 
 from uasbench import layout
 from uasbench.config import validate_config
+from uasbench.datasets.splits import GENERATED_KIND
 from uasbench.pipeline.config_slices import job_settings, settings_digest
+from uasbench.pipeline.jobs import prediction_jobs
 from uasbench.reports.paper_protocol import run_protocols
 from uasbench.errors import UasbenchError
 
@@ -20,14 +22,14 @@ except UasbenchError as err:
 # Reproducible CPU numerics: every x86-64 CPU runs the same (AVX2) kernels of torch, oneDNN and MKL, so a trained
 # model and the golden numbers do not depend on whether the machine has AVX-512 or is an Intel or AMD part.
 # Set any of these variables yourself to override; GPU runs (device: cuda) are left alone.
-if config.get("device", "auto") != "cuda" and platform.machine().lower() in ("x86_64", "amd64"):
+if config["device"] != "cuda" and platform.machine().lower() in ("x86_64", "amd64"):
     for _name, _value in (("ATEN_CPU_CAPABILITY", "avx2"), ("ONEDNN_MAX_CPU_ISA", "AVX2"), ("MKL_CBWR", "AVX2")):
         os.environ.setdefault(_name, _value)
 
 # Every path of results/ and reports/ comes from uasbench.layout, the module the commands read them with.
 REPORT_DIR = layout.report_dir(config)
 JOB = layout.job_key("{run}", "{dataset}", "{seed}")  # a prediction job's path parts, as wildcards
-GPU = 1 if config.get("device", "auto") == "cuda" else 0
+GPU = 1 if config["device"] == "cuda" else 0
 UAS = "python -m uasbench"  # works in the venv and in the conda env (run from the repo root)
 
 # Every CLI call reads this file, so --config overrides on the command line reach the commands too.
@@ -43,12 +45,10 @@ if not _resolved.exists() or _resolved.read_text() != _text:
     _tmp.write_text(_text)
     os.replace(_tmp, _resolved)
 
-SEEDED_PROMPTS = {"random", "random-per-image"}
-
 
 def check_dataset_roots():
     for name, spec in config["datasets"].items():
-        if spec["kind"] != "synthetic-ad" and not Path(spec["root"]).is_dir():
+        if spec["kind"] != GENERATED_KIND and not Path(spec["root"]).is_dir():
             raise WorkflowError(
                 f"datasets.{name}.root = {spec['root']!r} does not exist: point it at your {spec['kind']} folder "
                 f"(config: {workflow.configfiles[-1] if workflow.configfiles else 'config/config.yaml'})"
@@ -56,7 +56,7 @@ def check_dataset_roots():
 
 
 def check_prompts_root():
-    root = config.get("prompts_root")
+    root = config.get("prompts_root")  # optional: no default
     if root and not Path(root).is_dir():
         raise WorkflowError(f"prompts_root = {root!r} does not exist: point it at the official MetaUAS prompt files "
                             "(the data/ folder of github.com/gaobb/MetaUAS), or remove the key to draw prompts")
@@ -67,22 +67,7 @@ if not os.environ.get("UASBENCH_SKIP_ROOT_CHECK"):
     check_prompts_root()
 
 
-def run_datasets(run):
-    return config["runs"][run].get("datasets", list(config["datasets"]))
-
-
-def run_seeds(run):
-    if config["runs"][run].get("prompt", "random") in SEEDED_PROMPTS:
-        return config["runs"][run].get("seeds", config.get("prompt_seeds", [0]))
-    return [0]
-
-
-JOBS = [
-    (run, dataset, seed)
-    for run in config["runs"]
-    for dataset in run_datasets(run)
-    for seed in run_seeds(run)
-]
+JOBS = prediction_jobs(config)  # (run, dataset, prompt seed), as `uasbench run` lists them too
 DATASET_NAMES = sorted(config["datasets"])
 # The same predictions once more under the protocol of each paper table a run is compared with (Δ columns).
 PAPER_JOBS = [
@@ -94,7 +79,7 @@ PAPER_JOBS = [
 
 def dataset_marker(dataset):
     """The file whose existence means the dataset is ready (generated ones are built by a rule)."""
-    if config["datasets"][dataset]["kind"] == "synthetic-ad":
+    if config["datasets"][dataset]["kind"] == GENERATED_KIND:
         return [layout.dataset_marker(config, dataset)]
     return []
 

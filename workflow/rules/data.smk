@@ -35,12 +35,12 @@ rule change_pairs:
         spec=job_settings(config, "change_pairs"),
         settings=settings_digest(config, "change_pairs"),
         outdir=str(layout.change_pairs_dir(config)),
-        inpainter=config.get("change_pairs", {}).get("inpainter", "telea"),
-        kinds=",".join(config.get("change_pairs", {}).get("kinds", ["object", "local"])),
+        inpainter=config["change_pairs"]["inpainter"],
+        kinds=",".join(config["change_pairs"]["kinds"]),
         coco=lambda wc: (
             f"--coco-images {config['change_pairs']['coco_images']} "
             f"--coco-annotations {config['change_pairs']['coco_annotations']}"
-            if config.get("change_pairs", {}).get("coco_images")
+            if config["change_pairs"].get("coco_images")
             else ""
         ),
     log:
