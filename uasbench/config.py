@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from uasbench.datasets.splits import dataset_root
+from uasbench.datasets.splits import GENERATED_KIND, dataset_root
 from uasbench.errors import ConfigError
 from uasbench.yamlfile import load_yaml
 
@@ -32,8 +32,10 @@ def _key_path(path) -> str:
 
 
 def validate_config(config: dict[str, Any], source: str = "config") -> dict[str, Any]:
-    """Validate against the JSON schema plus the cross-references a schema cannot express."""
-    validator = _validator_class()(load_schema())
+    """Validate against the JSON schema plus the cross-references a schema cannot express, then fill in the
+    schema's defaults (in place: the Snakefile's config too), so every reader finds each defaulted key set."""
+    schema = load_schema()
+    validator = _validator_class()(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(e.absolute_path)))
     if errors:
         err = errors[0]
@@ -72,7 +74,7 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
             if ds not in config["datasets"]:
                 raise ConfigError(f"{source}: tables.{name}.datasets names unknown dataset {ds!r}")
     for name, ds in config["datasets"].items():
-        if ds["kind"] != "synthetic-ad" and not ds.get("root"):
+        if ds["kind"] != GENERATED_KIND and not ds.get("root"):
             raise ConfigError(f"{source}: datasets.{name}.root must name the {ds['kind']} folder")
     for name, entry in config.get("training", {}).items():
         data = entry.get("data")
@@ -82,6 +84,7 @@ def validate_config(config: dict[str, Any], source: str = "config") -> dict[str,
     _check_method_options(config, source)
     _check_image_sizes(config, source)
     _check_resample_keys(config, source)
+    apply_defaults(schema, config)
     return config
 
 
@@ -137,6 +140,22 @@ def _check_resample_keys(config: dict[str, Any], source: str) -> None:
         for name, entry in (config.get(section) or {}).items():
             if "resample" in entry:
                 check_resample(entry["resample"], f"{source}: {section}.{name}.resample")
+
+
+def apply_defaults(schema: dict[str, Any], instance: Any) -> None:
+    """Set every absent key that ``schema`` gives a ``default``, in ``instance`` and the mappings inside it
+    (``properties`` and the entries of an ``additionalProperties`` mapping such as ``runs``)."""
+    if not isinstance(instance, dict):
+        return
+    properties = schema.get("properties", {})
+    for key, sub in properties.items():
+        if key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+    entries = schema.get("additionalProperties")
+    for key, value in instance.items():
+        sub = properties.get(key, entries if isinstance(entries, dict) else None)
+        if sub is not None:
+            apply_defaults(sub, value)
 
 
 def _validator_class():

@@ -12,6 +12,7 @@ import torch
 
 from tests.fixtures.layouts import make_mvtec
 from uasbench.cli import main
+from uasbench.config import validate_config
 from uasbench.predictions import load_category_predictions
 
 SMALL = {"backbone": "tf_efficientnet_lite0", "decoder_channels": [32, 16, 16, 16, 16], "pretrained_backbone": False}
@@ -21,12 +22,12 @@ SMALL = {"backbone": "tf_efficientnet_lite0", "decoder_channels": [32, 16, 16, 1
 def config(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("precision")
     make_mvtec(tmp / "data")
-    return {"tier": "custom", "results_dir": str(tmp / "results"),
+    return validate_config({"tier": "custom", "results_dir": str(tmp / "results"),
             "datasets": {"d": {"kind": "mvtec", "root": str(tmp / "data"), "image_size": 32}},
             "runs": {"m": {"method": "metauas", "options": SMALL},
                      "m-bf16": {"method": "metauas", "options": SMALL, "precision": "bf16"},
                      "m-cl": {"method": "metauas", "options": SMALL, "channels_last": True}},
-            "efficiency": {"batch_sizes": [2], "warmup": 1, "repeats": 1}}
+            "efficiency": {"batch_sizes": [2], "warmup": 1, "repeats": 1}})
 
 
 def _maps(folder, meta) -> np.ndarray:

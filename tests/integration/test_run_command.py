@@ -20,7 +20,7 @@ def folder(tmp_path_factory):
 
 @pytest.mark.parametrize("method,extra,prompt,seeds", [
     ("prompt-diff", ["--options", "space=pixel", "--seeds", "1", "3"], "random", [1, 3]),
-    ("random", [], "none", [1]),
+    ("random", [], "none", [0]),  # no seed draws its prompts: one job, seed 0, as in the workflow
     ("patchcore", ["--options", '{"backbone": "tf_efficientnet_lite0", "coreset_fraction": 0.5}', "--image-size", "64"],
      "random", [1]),
 ])
@@ -48,7 +48,8 @@ def test_checkpoint_goes_to_the_method_options(folder, tmp_path):
     config = custom_config(folder, "metauas", tmp_path / "out", checkpoint=str(weights), seeds=[1, 3, 5])
     run = config["runs"]["metauas"]
     assert run["options"] == {"checkpoint": str(weights.resolve())} and run["seeds"] == [1, 3, 5]
-    assert config["tier"] == "custom" and config["datasets"]["my-parts"] == {"kind": "folder", "root": str(folder)}
+    assert config["tier"] == "custom" and config["datasets"]["my-parts"] == {"kind": "folder", "root": str(folder),
+                                                                          "image_size": 256}  # the default
 
 
 @pytest.mark.parametrize("argv,message", [

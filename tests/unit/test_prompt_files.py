@@ -42,10 +42,11 @@ def _top10(path: Path) -> Path:
 
 
 def _config(tmp_path: Path, root: Path, **dataset) -> dict:
-    return {"tier": "embedded", "results_dir": str(tmp_path / "results"), "prompts_root": str(tmp_path / "prompts"),
+    return validate_config({
+            "tier": "embedded", "results_dir": str(tmp_path / "results"), "prompts_root": str(tmp_path / "prompts"),
             "datasets": {"m": {"kind": "mvtec", "root": str(root), "image_size": 32, **dataset}},
             "runs": {"diff": {"method": "prompt-diff", "prompt": "random", "options": {"space": "pixel"}},
-                     "diff-best": {"method": "prompt-diff", "prompt": "best-match", "options": {"space": "pixel"}}}}
+                     "diff-best": {"method": "prompt-diff", "prompt": "best-match", "options": {"space": "pixel"}}}})
 
 
 def _samples(root: Path):

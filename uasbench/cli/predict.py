@@ -14,6 +14,7 @@ from uasbench.cli.common import (
     check_output,
     seed_int,
 )
+from uasbench.pipeline.jobs import PROMPT_MODES
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +54,7 @@ def register(subparsers) -> None:
     p.add_argument("--force", action="store_true", help="replace --out even when it holds other files (never a "
                    "symbolic link, the current directory or one of its parents)")
     p.add_argument("--mode", default=None,
-                   choices=["none", "random", "random-per-image", "best-match", "best-match-agnostic"],
+                   choices=PROMPT_MODES,
                    help="override the run's prompt mode")
     add_batch_size_argument(p)
     add_inference_execution_arguments(p, "the forward passes (the run's 'precision' in the config)")

@@ -15,9 +15,10 @@ from uasbench.cli.common import (
     image_side,
     seed_int,
 )
+from uasbench.datasets.splits import DATASET_KINDS, GENERATED_KIND
+from uasbench.pipeline.jobs import PROMPT_MODES
 
-PROMPT_MODES = ("none", "random", "random-per-image", "best-match", "best-match-agnostic")
-LAYOUTS = ("folder", "mvtec", "btad", "goodsad", "visa")
+LAYOUTS = tuple(kind for kind in DATASET_KINDS if kind != GENERATED_KIND)  # the kinds of a folder of your own
 
 _DESCRIPTION = """\
 Data check + predict + evaluate + table for one method on a folder in the MVTec layout
@@ -66,7 +67,9 @@ def register(subparsers) -> None:
                    help="prompt mode (default: random for one-prompt methods, none for zero-/full-shot ones)")
     p.add_argument("--options", nargs="+", default=None, metavar="KEY=VALUE",
                    help="method options, as key=value pairs or one JSON object, e.g. backbone=tf_efficientnet_lite0")
-    p.add_argument("--seeds", nargs="+", type=seed_int, default=[1], help="prompt seeds (default: 1)")
+    p.add_argument("--seeds", nargs="+", type=seed_int, default=[1],
+                   help="prompt seeds (default: 1); a prompt mode that draws no prompt (none, best-match) runs "
+                   "once, as seed 0, like the workflow")
     p.add_argument("--image-size", type=image_side, default=None, help="input size (default: 256)")
     p.add_argument("--layout", default="folder", choices=LAYOUTS,
                    help="folder naming rules (default: folder = masks <stem>_mask.png or <stem>.png)")

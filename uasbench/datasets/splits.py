@@ -9,9 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+#: the kind the workflow generates itself (``data make-synthetic-ad``); every other kind is a folder at its root
+GENERATED_KIND = "synthetic-ad"
 #: config ``datasets.<name>.kind`` → benchmark loader (the generated synthetic-ad set is written in MVTec's layout)
-LOADER_OF_KIND = {"synthetic-ad": "mvtec", "mvtec": "mvtec", "visa": "visa", "btad": "btad", "goodsad": "goodsad",
+LOADER_OF_KIND = {GENERATED_KIND: "mvtec", "mvtec": "mvtec", "visa": "visa", "btad": "btad", "goodsad": "goodsad",
                   "folder": "folder"}
+DATASET_KINDS = tuple(LOADER_OF_KIND)  # the schema's enum of datasets.<name>.kind (a test keeps them equal)
 
 
 def dataset_root(config: dict[str, Any], dataset: str) -> Path:
@@ -19,7 +22,7 @@ def dataset_root(config: dict[str, Any], dataset: str) -> Path:
     from uasbench import layout
 
     spec = config["datasets"][dataset]
-    if spec["kind"] == "synthetic-ad":
+    if spec["kind"] == GENERATED_KIND:
         return layout.dataset_dir(config, dataset)
     return Path(spec["root"])
 

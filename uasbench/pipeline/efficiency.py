@@ -16,6 +16,7 @@ from uasbench.efficiency import bench_method
 from uasbench.errors import ConfigError
 from uasbench.io import write_json
 from uasbench.methods.clip.prior import WithClipPrior
+from uasbench.pipeline.jobs import run_datasets
 from uasbench.pipeline.methods import build_run_method
 from uasbench.precision import Execution
 
@@ -31,8 +32,8 @@ def timed_run(config: dict, run_name: str, device: torch.device, image_size: int
     if run_cfg.get("clip_prior"):
         method = WithClipPrior(method, run_cfg["clip_prior"], device)
         info["weight_source"] = method.weight_source
-    datasets = run_cfg.get("datasets", list(config["datasets"]))
-    return run_cfg, method, info, image_size or config["datasets"][datasets[0]].get("image_size", 256)
+    first = run_datasets(config, run_name)[0]
+    return run_cfg, method, info, image_size or config["datasets"][first]["image_size"]
 
 
 def bench_run(config: dict, run_name: str, device: torch.device, out: str | Path, image_size: int | None = None,
@@ -42,12 +43,11 @@ def bench_run(config: dict, run_name: str, device: torch.device, out: str | Path
     ``efficiency.batch_sizes``, else 1 and 32) in ``precision`` / ``channels_last`` / ``compile`` (default: the
     run's, else fp32 / off; uasbench.precision.Execution), write the result atomically to ``out`` and return it."""
     run_cfg, method, _info, size = timed_run(config, run_name, device, image_size)
-    settings = config.get("efficiency", {})
+    settings = config["efficiency"]
     execution = Execution.of_run(run_cfg, precision, channels_last, compile)
     with execution.applied(method, device):
-        result = bench_method(method, size, list(batch_sizes or settings.get("batch_sizes", [1, 32])), device,
-                              warmup=settings.get("warmup", 2), repeats=settings.get("repeats", 5),
-                              prepare=execution.inputs)
+        result = bench_method(method, size, list(batch_sizes or settings["batch_sizes"]), device,
+                              warmup=settings["warmup"], repeats=settings["repeats"], prepare=execution.inputs)
     result.update({"precision": execution.label, "channels_last": execution.channels_last,
                    "compile": execution.compile})
     result.update({"run": run_name, "method": run_cfg["method"], "tier": config["tier"]})

@@ -32,7 +32,8 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
                 batch_size: int = 16, mode: str | None = None, force: bool = False,
                 precision: str | None = None, channels_last: bool | None = None,
                 compile: bool | None = None) -> dict[str, Any]:
-    """Predict every test image of ``dataset`` with the configured run and write ``out_dir`` (npz + meta.json).
+    """Predict every test image of ``dataset`` with the configured run and write ``out_dir`` (npz + meta.json);
+    ``config`` is validated (:func:`uasbench.config.validate_config`: the schema's defaults are set).
 
     ``force``: replace ``out_dir`` even when it is not empty and not an earlier prediction (see uasbench.outdir).
     ``precision``: fp32/tf32/bf16 for the forward passes; ``channels_last``, ``compile``: run the method's network
@@ -48,9 +49,9 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
     out_dir = check_replaceable_dir(out_dir, not_predictions_because, force, what="--out")  # before any computing
     remove_stale_staging(out_dir, not_predictions_because)
     run = config["runs"][run_name]
-    prompt_mode = mode or run.get("prompt", "random")
+    prompt_mode = mode or run["prompt"]
     execution = Execution.of_run(run, precision, channels_last, compile)
-    size = config["datasets"][dataset].get("image_size", 256)
+    size = config["datasets"][dataset]["image_size"]
     check_categories(config, dataset)  # a misspelt category fails before a model is built
     torch.manual_seed(seed)
     method, info = build_run_method(config, run, device, name=run_name)

@@ -170,6 +170,7 @@ def run_custom(config: dict, device: torch.device, batch_size: int = 16, protoco
     nothing an earlier call left); returns what it wrote."""
     from uasbench.io import write_text
     from uasbench.pipeline.evaluate import evaluate_predictions
+    from uasbench.pipeline.jobs import prediction_jobs
     from uasbench.pipeline.predict import run_predict
     from uasbench.pipeline.weights import check_needs, config_needs
     from uasbench.reports.build import DEFAULT_COLUMNS, metrics_table, per_category_table, write_table
@@ -184,13 +185,11 @@ def run_custom(config: dict, device: torch.device, batch_size: int = 16, protoco
         check_earlier_run(config)  # again under the lock: a call that ended meanwhile may have written there
         write_text(layout.run_config(config), yaml.safe_dump(config, sort_keys=False))
         metrics_files = []
-        for run_name, run in config["runs"].items():
-            for dataset in config["datasets"]:
-                for seed in run.get("seeds", config["prompt_seeds"]):
-                    pred = layout.prediction_dir(config, run_name, dataset, seed)
-                    run_predict(config, run_name, dataset, seed, pred, device, batch_size=batch_size)
-                    metrics_files.append(layout.metrics_file(config, run_name, dataset, seed))
-                    evaluate_predictions(pred, metrics_files[-1], protocol=protocol, progress=False)
+        for run_name, dataset, seed in prediction_jobs(config):  # the workflow's jobs of this config
+            pred = layout.prediction_dir(config, run_name, dataset, seed)
+            run_predict(config, run_name, dataset, seed, pred, device, batch_size=batch_size)
+            metrics_files.append(layout.metrics_file(config, run_name, dataset, seed))
+            evaluate_predictions(pred, metrics_files[-1], protocol=protocol, progress=False)
         df = collect_metric_files(config, metrics_files)
         meta = {"tier": config["tier"], "metric_protocol": protocol}
         runs = list(config["runs"])

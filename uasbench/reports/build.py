@@ -55,8 +55,8 @@ def metrics_table(config: dict, df: pd.DataFrame, spec: dict, datasets: list[str
         else:
             continue
         cells = [fmt_percent(*mean_std(sub[c])) if c in sub else NO_NUMBER for c in cols]
-        rows.append([_run_label(config, run), config["runs"][run].get("prompt", "random"),
-                     config["datasets"][ds].get("image_size", "?"), len(sub),
+        rows.append([_run_label(config, run), config["runs"][run]["prompt"], config["datasets"][ds]["image_size"],
+                     len(sub),
                      ", ".join(sorted(sub["weight_source"].unique()))] + cells)
     return Table(title, ["Method", "Prompt", "Input", "Seeds", "Weights"] + cols, rows,
                  banner(config, df[df["dataset"].isin(datasets)]))
@@ -128,7 +128,7 @@ def paper_vs_reproduced(config: dict, df: pd.DataFrame, spec: dict, name: str = 
     if not spec.get("paper_table"):
         return None
     protocol = table_protocol(name or str(spec["paper_table"]), spec)
-    main_protocol = config.get("metric_protocol", "official")
+    main_protocol = config["metric_protocol"]
     paper = load_paper_numbers()
     paper = paper[(paper["table"] == spec["paper_table"]) & paper["category"].isna()]
     rows = []
@@ -186,7 +186,7 @@ def build_report(config: dict, out_dir: str | Path) -> Path:
     df = collect_runs(config)
     tables = config_tables(config)
     sections: list[str] = []
-    meta = {"tier": config["tier"], "metric_protocol": config.get("metric_protocol", "official")}
+    meta = {"tier": config["tier"], "metric_protocol": config["metric_protocol"]}
     for name, spec in tables.items():
         datasets = spec.get("datasets", list(config["datasets"]))
         if spec.get("efficiency"):

@@ -11,7 +11,7 @@ protocol differs, once more under it into ``metrics_<protocol>/``; ``uasbench tr
 from __future__ import annotations
 
 from uasbench.errors import ConfigError
-from uasbench.metrics.protocols import DEFAULT_PROTOCOL, get_protocol
+from uasbench.metrics.protocols import get_protocol
 
 PAPER_PROTOCOL = {"metauas": "metauas-compat", "onenip": "uniad-compat"}
 COLUMN_PREFIX = "protocol."
@@ -55,7 +55,7 @@ def config_tables(config: dict) -> dict[str, dict]:
 
 def run_protocols(config: dict) -> dict[str, list[str]]:
     """Per run with a paper row in some table: the paper protocols its comparisons need beyond the configured one, sorted."""
-    main = config.get("metric_protocol", DEFAULT_PROTOCOL)
+    main = config["metric_protocol"]
     needed: dict[str, set[str]] = {}
     for name, spec in config_tables(config).items():
         protocol = table_protocol(name, spec)

@@ -21,9 +21,8 @@ from torch import nn
 
 from uasbench.errors import CheckpointError
 from uasbench.io import save_torch
+from uasbench.training import EXECUTION_FIELDS  # how a run executes, not what it computes: never resume-checked
 
-#: TrainSpec fields that describe how a run executes, not what it computes: never part of the resume check
-EXECUTION_FIELDS = ("workers", "gpus", "compile")
 #: spec fields added after checkpoints were first written, with the value an older checkpoint implicitly used
 SPEC_DEFAULTS_OF_OLD_CHECKPOINTS = {"precision": "fp32"}
 MAX_NAMED = 5  # tensors named in an error, then how many more

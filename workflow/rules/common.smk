@@ -7,7 +7,9 @@ from snakemake.utils import available_cpu_count
 
 from uasbench import layout
 from uasbench.config import validate_config
-from uasbench.datasets.splits import check_categories, dataset_root
+from uasbench.datasets.splits import GENERATED_KIND, check_categories, dataset_root
+from uasbench.pipeline.config_slices import job_settings, settings_digest
+from uasbench.pipeline.jobs import prediction_jobs
 from uasbench.reports.paper_protocol import run_protocols
 from uasbench.errors import UasbenchError, short_message
 from uasbench.yamlfile import load_yaml
@@ -22,17 +24,16 @@ except UasbenchError as err:
 # Reproducible CPU numerics: every x86-64 CPU runs the same (AVX2) kernels of torch, oneDNN and MKL, so a trained
 # model and the golden numbers do not depend on whether the machine has AVX-512 or is an Intel or AMD part.
 # Set any of these variables yourself to override; GPU runs (device: cuda) are left alone.
-if config.get("device", "auto") != "cuda" and platform.machine().lower() in ("x86_64", "amd64"):
+if config["device"] != "cuda" and platform.machine().lower() in ("x86_64", "amd64"):
     for _name, _value in (("ATEN_CPU_CAPABILITY", "avx2"), ("ONEDNN_MAX_CPU_ISA", "AVX2"), ("MKL_CBWR", "AVX2")):
         os.environ.setdefault(_name, _value)
 
 # Every path of results/ and reports/ comes from uasbench.layout, the module the commands read them with.
 REPORT_DIR = layout.report_dir(config)
 JOB = layout.job_key("{run}", "{dataset}", "{seed}")  # a prediction job's path parts, as wildcards
-GPU = 1 if config.get("device", "auto") == "cuda" else 0
+GPU = 1 if config["device"] == "cuda" else 0
 UAS = "python -m uasbench"  # works in the venv and in the conda env (run from the repo root)
 
-SEEDED_PROMPTS = {"random", "random-per-image"}
 
 
 # Every missing or incomplete input (dataset roots counted against the official counts, prompt files, COCO, weights)
@@ -51,8 +52,9 @@ if not os.environ.get("UASBENCH_SKIP_ROOT_CHECK") and workflow.is_main_process:
         raise WorkflowError(short_message(err))
 
 # Every CLI call reads this file, so --config overrides on the command line reach the commands too.
-# It is rewritten only when its content changes, keeping a second invocation a no-op.
-# (Params are strings: Snakemake records only those, to rerun a job whose params changed.)
+# It is rewritten only when its content changes, keeping a second invocation a no-op. Its path never changes, so
+# each rule also passes `settings`: a digest of the config keys its job reads (uasbench.pipeline.config_slices).
+# Snakemake records every job's params and reruns a job whose params changed, and the jobs downstream of it.
 _resolved = layout.resolved_config(config)
 RESOLVED_CONFIG = str(_resolved)
 _text = yaml.safe_dump(dict(config), sort_keys=False)  # keep the run order: it is the table row order
@@ -63,22 +65,7 @@ if not _resolved.exists() or _resolved.read_text() != _text:
     os.replace(_tmp, _resolved)
 
 
-def run_datasets(run):
-    return config["runs"][run].get("datasets", list(config["datasets"]))
-
-
-def run_seeds(run):
-    if config["runs"][run].get("prompt", "random") in SEEDED_PROMPTS:
-        return config["runs"][run].get("seeds", config.get("prompt_seeds", [0]))
-    return [0]
-
-
-JOBS = [
-    (run, dataset, seed)
-    for run in config["runs"]
-    for dataset in run_datasets(run)
-    for seed in run_seeds(run)
-]
+JOBS = prediction_jobs(config)  # (run, dataset, prompt seed), as `uasbench run` lists them too
 DATASET_NAMES = sorted(config["datasets"])
 # The same predictions once more under the protocol of each paper table a run is compared with (Δ columns).
 PAPER_JOBS = [
@@ -90,7 +77,7 @@ PAPER_JOBS = [
 
 def dataset_marker(dataset):
     """The file whose existence means the dataset is ready (generated ones are built by a rule)."""
-    if config["datasets"][dataset]["kind"] == "synthetic-ad":
+    if config["datasets"][dataset]["kind"] == GENERATED_KIND:
         return [layout.dataset_marker(config, dataset)]
     return fetch_markers(dataset)  # workflow/rules/fetch.smk: the download stamps, when the config fetches
 

@@ -22,6 +22,7 @@ if config.get("checkpoints"):
             model="|".join(re.escape(name) for name in config["checkpoints"]),
         params:
             cfg=RESOLVED_CONFIG,
+            settings=lambda wc: settings_digest(config, "convert_checkpoint", model=wc.model),
         log:
             layout.log_file(config, "convert", "{model}"),
         threads: 1

@@ -5,7 +5,8 @@ rule synthetic_dataset:
     output:
         layout.dataset_marker(config, "{dataset}"),
     params:
-        spec=lambda wc: config["datasets"][wc.dataset],
+        spec=lambda wc: job_settings(config, "synthetic_dataset", dataset=wc.dataset),
+        settings=lambda wc: settings_digest(config, "synthetic_dataset", dataset=wc.dataset),
         outdir=lambda wc: str(layout.dataset_dir(config, wc.dataset)),
         categories=lambda wc: (
             "--categories " + ",".join(config["datasets"][wc.dataset]["categories"])
@@ -33,14 +34,15 @@ rule change_pairs:
     output:
         layout.change_pairs_manifest(config),
     params:
-        spec=config.get("change_pairs", {}),
+        spec=job_settings(config, "change_pairs"),
+        settings=settings_digest(config, "change_pairs"),
         outdir=str(layout.change_pairs_dir(config)),
-        inpainter=config.get("change_pairs", {}).get("inpainter", "telea"),
-        kinds=",".join(config.get("change_pairs", {}).get("kinds", ["object", "local"])),
+        inpainter=config["change_pairs"]["inpainter"],
+        kinds=",".join(config["change_pairs"]["kinds"]),
         coco=lambda wc: (
             f"--coco-images {config['change_pairs']['coco_images']} "
             f"--coco-annotations {config['change_pairs']['coco_annotations']}"
-            if config.get("change_pairs", {}).get("coco_images")
+            if config["change_pairs"].get("coco_images")
             else ""
         ),
     log:

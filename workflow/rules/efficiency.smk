@@ -12,6 +12,7 @@ rule latency:
         layout.efficiency_file(config, "{run}"),
     params:
         cfg=RESOLVED_CONFIG,
+        settings=lambda wc: settings_digest(config, "latency", run=wc.run),
     log:
         layout.log_file(config, "efficiency", "{run}"),
     benchmark:

@@ -8,7 +8,8 @@ rule evaluate:
         layout.metrics_file(config, "{run}", "{dataset}", "{seed}"),
     params:
         preddir=lambda wc: str(layout.prediction_dir(config, wc.run, wc.dataset, wc.seed)),
-        protocol=config.get("metric_protocol", "official"),
+        protocol=config["metric_protocol"],
+        settings=settings_digest(config, "evaluate"),
     log:
         layout.log_file(config, "evaluate", *JOB),
     benchmark:

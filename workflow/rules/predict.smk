@@ -16,6 +16,7 @@ rule predict:
         layout.prediction_meta(config, "{run}", "{dataset}", "{seed}"),
     params:
         cfg=RESOLVED_CONFIG,
+        settings=lambda wc: settings_digest(config, "predict", run=wc.run, dataset=wc.dataset),
         outdir=lambda wc: str(layout.prediction_dir(config, wc.run, wc.dataset, wc.seed)),
     log:
         layout.log_file(config, "predict", *JOB),

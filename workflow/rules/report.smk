@@ -23,6 +23,7 @@ rule report:
         figures=report(FIGURES, caption="../report/figures.rst", category="Figures"),
     params:
         cfg=RESOLVED_CONFIG,
+        settings=settings_digest(config, "report"),
         outdir=str(REPORT_DIR),
     log:
         layout.log_file(config, "report"),

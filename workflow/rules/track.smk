@@ -17,6 +17,7 @@ rule track:
         layout.tracking_done(config),
     params:
         cfg=RESOLVED_CONFIG,
+        settings=settings_digest(config, "track"),
     log:
         layout.log_file(config, "track"),
     conda:

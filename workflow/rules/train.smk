@@ -24,6 +24,7 @@ rule train:
         layout.model_file(config, "{model}"),
     params:
         cfg=RESOLVED_CONFIG,
+        settings=lambda wc: settings_digest(config, "train", model=wc.model),
     log:
         layout.log_file(config, "train", "{model}"),
     benchmark:
