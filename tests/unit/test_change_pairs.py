@@ -244,7 +244,8 @@ def test_cli_make_change_pairs(tmp_path, capsys):
     assert main(args + ["--force"]) == 0
     assert main(args + ["--force", "--coco-images", str(tmp_path)]) == 2
     images, ann_path = _write_coco(tmp_path)
-    assert main(args + ["--force", "--coco-images", str(images), "--coco-annotations", str(ann_path)]) == 0
+    assert main(args + ["--force", "--coco-images", str(images), "--coco-annotations", str(ann_path),
+                        "--sampling", "legacy"]) == 0  # one image: only the legacy sampling reuses it
     manifest = json.loads((tmp_path / "p" / "manifest.json").read_text())
     assert manifest["source"]["name"] == "coco" and manifest["counts"]["total"] == 5
 

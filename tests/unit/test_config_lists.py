@@ -7,6 +7,7 @@ import copy
 from pathlib import Path
 
 from uasbench.config import load_config, load_schema, validate_config
+from uasbench.datasets.change_pairs.sampling import DEFAULT_SAMPLING, SAMPLINGS
 from uasbench.datasets.splits import DATASET_KINDS
 from uasbench.metrics.protocols import DEFAULT_PROTOCOL, PROTOCOLS
 from uasbench.pipeline.jobs import PROMPT_MODES, prediction_jobs, run_datasets, run_seeds
@@ -23,6 +24,8 @@ def test_schema_enums_are_the_package_lists():
     assert tuple(entry_schema("datasets")["kind"]["enum"]) == DATASET_KINDS
     protocol = load_schema()["properties"]["metric_protocol"]
     assert protocol["default"] == DEFAULT_PROTOCOL and set(protocol["enum"]) == set(PROTOCOLS)
+    sampling = load_schema()["properties"]["change_pairs"]["properties"]["sampling"]
+    assert sampling["default"] == DEFAULT_SAMPLING and tuple(sampling["enum"]) == SAMPLINGS
 
 
 def test_validation_sets_the_schema_defaults_once_for_every_reader():
@@ -34,6 +37,7 @@ def test_validation_sets_the_schema_defaults_once_for_every_reader():
                                    "channels_last": False, "compile": False}
     assert config["efficiency"] == {"batch_sizes": [1, 32], "warmup": 2, "repeats": 5}
     assert config["change_pairs"]["inpainter"] == "telea" and "coco_images" not in config["change_pairs"]
+    assert config["change_pairs"]["sampling"] == "paper"
     assert validate_config(copy.deepcopy(config)) == config  # a second pass changes nothing
 
 

@@ -58,4 +58,5 @@ rule change_pairs:
         "{UAS} data make-change-pairs --out {params.outdir} --force --seed {params.spec[seed]} "
         "--n-pairs {params.spec[n_pairs]} --image-size {params.spec[image_size]} "
         "--kinds {params.kinds} --val-fraction {params.spec[val_fraction]} --inpainter {params.inpainter} --quiet {params.coco} "
+        "--sampling {params.spec[sampling]} "
         "--workers {threads} > {log} 2>&1"

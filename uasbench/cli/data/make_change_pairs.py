@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from uasbench.cli.common import RawDefaultsFormatter, add_command, image_side, non_negative_int, positive_int, seed_int
+from uasbench.datasets.change_pairs.sampling import DEFAULT_SAMPLING, SAMPLINGS
 
 DESCRIPTION = """\
 Synthesize prompt/query/change-mask pairs for MetaUAS training (paper §3.3): object-level changes
@@ -33,6 +34,10 @@ def register(group_subparsers) -> None:
     parser.add_argument("--coco-annotations", help="COCO instances json (e.g. instances_train2017.json)")
     parser.add_argument("--inpainter", default="telea",
                         help="inpainting method for object removal: telea or ns (OpenCV), or a registered name")
+    parser.add_argument("--sampling", choices=SAMPLINGS, default=DEFAULT_SAMPLING,
+                        help="paper: each pair changes its own source image, drawn without replacement (MetaUAS "
+                             "appendix: one synthesized image per image); legacy: every image drawn with "
+                             "replacement. Both: object vs local p=0.5, paste vs inpainted removal p=0.5")
     parser.add_argument("--shard-size", type=positive_int, default=256, help="pairs per .npz shard")
     parser.add_argument("--workers", type=non_negative_int, default=None,
                         help="processes that synthesize and write shards in parallel, a whole shard each (default: "
@@ -62,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     manifest = generate_change_pairs(args.out, source, n_pairs=args.n_pairs, seed=args.seed,
                                      image_size=args.image_size, kinds=args.kinds, val_fraction=args.val_fraction,
                                      inpainter=args.inpainter, shard_size=args.shard_size, force=args.force,
-                                     source_info=info, progress=not args.quiet, workers=args.workers)
+                                     source_info=info, progress=not args.quiet, workers=args.workers,
+                                     sampling=args.sampling)
     counts = manifest["counts"]
     print(f"wrote {counts['total']} pairs ({counts['split']}, {counts['change']}) to {args.out} "
           f"in {time.perf_counter() - start:.1f} s")

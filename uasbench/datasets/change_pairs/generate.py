@@ -8,8 +8,9 @@ A pair is (prompt, query, mask): ``mask`` marks the query pixels that changed se
 
 ``generate_change_pairs`` writes a sharded dataset: ``manifest.json`` plus ``shard-00000.npz``... with uint8
 ``prompt`` (n, H, W, 3), ``query`` (n, H, W, 3) and ``mask`` (n, H, W) in {0, 1}. Pair ``i`` is drawn from
-``numpy.random.default_rng([seed, i])`` alone, so the output does not depend on the order of generation nor on
-the number of worker processes that synthesize pairs in parallel (``workers``).
+``numpy.random.default_rng([seed, i])`` (and, under the paper sampling, its own source image from a seeded
+order: ``sampling.py``), so the output does not depend on the order of generation nor on the number of worker
+processes that synthesize pairs in parallel (``workers``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any, Callable, Iterator, Sequence
 import cv2
 import numpy as np
 
+from uasbench.datasets.change_pairs.sampling import DEFAULT_SAMPLING, check_sampling, draw_change, image_order
 from uasbench.datasets.change_pairs.sources import Scene, SceneSource
 from uasbench.errors import ConfigError, DataError
 from uasbench.io import make_temp_dir, save_npz, write_json
@@ -32,7 +34,6 @@ from uasbench.io import make_temp_dir, save_npz, write_json
 GENERATOR_VERSION = 1
 CHANGE_KINDS = ("object", "local")
 CHANGE_TYPES = ("disappearance", "appearance", "exchange", "local")
-PASTE_PROBABILITY = 0.5  # CYWS: half of the object pairs are copy-paste, half inpainting
 MAX_REMOVED_AREA = 0.5  # stop adding instances to the removal set once their union covers this fraction
 
 Inpainter = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -147,13 +148,28 @@ def local_pair(base: np.ndarray, donor: np.ndarray, rng: np.random.Generator, mi
 
 def synthesize_pair(source: SceneSource, kinds: Sequence[str], inpainter: Inpainter,
                     rng: np.random.Generator) -> ChangePair:
-    """One pair; with both kinds allowed each is drawn with p=0.5 (paper appendix A)."""
-    kind = kinds[int(rng.integers(len(kinds)))]
-    if kind == "local":
+    """Legacy sampling: one pair whose images are all drawn with replacement from the whole source."""
+    change = draw_change(kinds, rng)
+    if change == "local":
         return local_pair(source.any_image(rng), source.any_image(rng), rng)
-    if rng.random() < PASTE_PROBABILITY:
+    if change == "paste":
         return paste_pair(source.any_image(rng), source.scene_with_instances(rng), rng)
     return removal_pair(source.scene_with_instances(rng), inpainter, rng)
+
+
+def synthesize_paper_pair(source: SceneSource, kinds: Sequence[str], inpainter: Inpainter, rng: np.random.Generator,
+                          image: int | None) -> ChangePair:
+    """Paper sampling: one pair changing its own source image ``image`` (None: a fresh procedural scene).
+
+    An image with no instance large enough to remove gets a paste instead (still an object-level change of it).
+    """
+    change = draw_change(kinds, rng)
+    scene = source.scene_at(image, rng)
+    if change == "local":
+        return local_pair(scene.image, source.any_image(rng), rng)
+    if change == "removal" and scene.instances:
+        return removal_pair(scene, inpainter, rng)
+    return paste_pair(scene.image, source.scene_with_instances(rng), rng)
 
 
 # --------------------------------------------------------------------------------------------- dataset writer
@@ -177,12 +193,12 @@ def generate_change_pairs(out: str | Path, source: SceneSource, n_pairs: int, se
                           kinds: str | Sequence[str] = CHANGE_KINDS, val_fraction: float = 0.05,
                           inpainter: str = "telea", shard_size: int = 256, force: bool = False,
                           source_info: dict[str, Any] | None = None, progress: bool = True,
-                          workers: int | None = 1) -> dict[str, Any]:
+                          workers: int | None = 1, sampling: str = DEFAULT_SAMPLING) -> dict[str, Any]:
     """Write the sharded pair dataset to ``out`` (built in a temp dir, renamed at the end) and return its manifest.
 
     ``workers`` processes synthesize and compress whole shards in parallel (None = one per available core), so
     the main process only collects the manifest rows (compressing in it capped the speed-up at a few cores); the
-    bytes written are the same for any number of workers.
+    bytes written are the same for any number of workers. ``sampling`` is ``paper`` or ``legacy`` (``sampling.py``).
     """
     from tqdm import tqdm
 
@@ -192,6 +208,7 @@ def generate_change_pairs(out: str | Path, source: SceneSource, n_pairs: int, se
         raise ConfigError(f"n_pairs and shard_size must be positive, got {n_pairs} and {shard_size}")
     if not 0.0 <= val_fraction < 1.0:
         raise ConfigError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    order = image_order(seed, n_pairs, source.pool_size) if check_sampling(sampling) == "paper" else None
     out = Path(out)
     if out.exists() and not force:
         raise DataError(f"output {out} already exists; pass --force to overwrite it")
@@ -203,15 +220,17 @@ def generate_change_pairs(out: str | Path, source: SceneSource, n_pairs: int, se
         shards = [ShardTask(tmp / shard_name(k), range(k * shard_size, min((k + 1) * shard_size, n_pairs)),
                             image_size) for k in range((n_pairs + shard_size - 1) // shard_size)]
         with tqdm(total=n_pairs, desc="change pairs", unit="pair", disable=not progress) as bar:
-            written = _written_shards(source, kinds, inpainter, seed, shards,
-                                      default_workers() if workers is None else workers)
+            settings = _WorkerSettings(kinds, inpainter, seed, sampling, order)
+            written = _written_shards(source, settings, shards, default_workers() if workers is None else workers)
             for shard, (task, labels) in enumerate(zip(shards, written)):
                 for index, (pair_id, (kind, change)) in enumerate(zip(task.ids, labels)):
                     rows.append({"id": pair_id, "split": "val" if pair_id in val_ids else "train", "kind": kind,
-                                 "change": change, "shard": shard, "index": index})
+                                 "change": change, "shard": shard, "index": index}
+                                | ({} if order is None else {"image": int(order[pair_id])}))
                 bar.update(len(labels))
         manifest = {"generator": "uasbench.datasets.change_pairs.generate", "generator_version": GENERATOR_VERSION,
                     "seed": seed, "image_size": image_size, "kinds": list(kinds), "inpainter": inpainter,
+                    "sampling": sampling,
                     "val_fraction": val_fraction, "shard_size": shard_size,
                     "n_shards": (n_pairs + shard_size - 1) // shard_size, "source": source_info or {},
                     "counts": _counts(rows), "pairs": rows}
@@ -232,11 +251,21 @@ def default_workers() -> int:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(source: SceneSource, kinds: tuple[str, ...], inpainter: str, seed: int,
-                 pool_worker: bool = False) -> None:
+@dataclass(frozen=True)
+class _WorkerSettings:
+    """What every worker needs besides the source: change kinds, inpainter name, seed, sampling, image order."""
+
+    kinds: tuple[str, ...]
+    inpainter: str
+    seed: int
+    sampling: str
+    order: np.ndarray | None  # paper sampling: pair i's source image (None: legacy, or a procedural source)
+
+
+def _init_worker(source: SceneSource, settings: _WorkerSettings, pool_worker: bool = False) -> None:
     if pool_worker:  # one OpenCV thread per worker process: the processes already use every core
         cv2.setNumThreads(1)
-    _WORKER.update(source=source, kinds=kinds, inpaint=get_inpainter(inpainter), seed=seed)
+    _WORKER.update(source=source, settings=settings, inpaint=get_inpainter(settings.inpainter))
 
 
 @dataclass(frozen=True)
@@ -249,8 +278,12 @@ class ShardTask:
 
 
 def _synthesize_id(pair_id: int) -> ChangePair:
-    return synthesize_pair(_WORKER["source"], _WORKER["kinds"], _WORKER["inpaint"],
-                           np.random.default_rng([_WORKER["seed"], pair_id]))
+    settings: _WorkerSettings = _WORKER["settings"]
+    rng = np.random.default_rng([settings.seed, pair_id])
+    if settings.sampling == "legacy":
+        return synthesize_pair(_WORKER["source"], settings.kinds, _WORKER["inpaint"], rng)
+    image = None if settings.order is None else int(settings.order[pair_id])
+    return synthesize_paper_pair(_WORKER["source"], settings.kinds, _WORKER["inpaint"], rng, image)
 
 
 def _write_shard_task(task: ShardTask) -> list[tuple[str, str]]:
@@ -264,20 +297,20 @@ def _write_shard_task(task: ShardTask) -> list[tuple[str, str]]:
     return [(pair.kind, pair.change) for pair in pairs]
 
 
-def _written_shards(source: SceneSource, kinds: tuple[str, ...], inpainter: str, seed: int, shards: list[ShardTask],
+def _written_shards(source: SceneSource, settings: _WorkerSettings, shards: list[ShardTask],
                     workers: int) -> Iterator[list[tuple[str, str]]]:
     """Write ``shards`` in ``workers`` processes (in this one for workers <= 1); their labels, in shard order."""
     if workers < 0:
         raise ConfigError(f"workers must be >= 0, got {workers}")
     if workers <= 1 or len(shards) < 2:
-        _init_worker(source, kinds, inpainter, seed)
+        _init_worker(source, settings)
         yield from map(_write_shard_task, shards)
         return
     # spawn, not fork: a forked child inherits OpenCV's thread pool mid-state and can deadlock in its first cv2 call
     # (seen: cv2.setNumThreads blocking forever). The source is pickled to each worker once.
     context = multiprocessing.get_context("spawn")
     with context.Pool(min(workers, len(shards)), initializer=_init_worker,
-                      initargs=(source, kinds, inpainter, seed, True)) as pool:
+                      initargs=(source, settings, True)) as pool:
         yield from pool.imap(_write_shard_task, shards, chunksize=1)
 
 

@@ -2,7 +2,8 @@
 
 Two sources share one interface: ``scene_with_instances(rng)`` gives an image plus the boolean masks of its
 instances (needed to remove or cut out objects) and ``any_image(rng)`` gives a plain image (a base or donor
-for local Perlin changes and a target for pasting).
+for local Perlin changes and a target for pasting). For the paper sampling, ``pool_size`` is the number of
+distinct images (None: unlimited procedural scenes) and ``scene_at(index, rng)`` is the scene of one of them.
 
 * ``EmbeddedSource``: procedural scenes (ellipses, polygons, rounded rectangles, stars textured with crops of
   the photos scikit-image ships offline, over a photo background) plus the photos themselves. It needs no
@@ -45,6 +46,11 @@ class SceneSource(Protocol):
     def scene_with_instances(self, rng: np.random.Generator) -> Scene: ...
 
     def any_image(self, rng: np.random.Generator) -> np.ndarray: ...
+
+    @property
+    def pool_size(self) -> int | None: ...
+
+    def scene_at(self, index: int | None, rng: np.random.Generator) -> Scene: ...
 
 
 # --------------------------------------------------------------------------------------------- embedded photos
@@ -165,6 +171,15 @@ class EmbeddedSource:
             labels[mask] = k  # later shapes occlude earlier ones: masks hold visible pixels only
         instances = [labels == k for k in range(n_shapes)]
         return Scene(image, [m for m in instances if m.sum() >= self.min_instance_pixels])
+
+    @property
+    def pool_size(self) -> None:
+        """Unlimited: every procedural scene is new, so the paper sampling never reuses one."""
+        return None
+
+    def scene_at(self, index: int | None, rng: np.random.Generator) -> Scene:
+        """A fresh procedural scene (``index`` is unused: there is no finite pool)."""
+        return self.scene_with_instances(rng)
 
     def any_image(self, rng: np.random.Generator) -> np.ndarray:
         if rng.random() < self.photo_fraction:
@@ -304,6 +319,17 @@ class CocoSource:
             if small.sum() >= self.min_instance_pixels:
                 instances.append(small)
         return Scene(self._resize(image), instances)
+
+    @property
+    def pool_size(self) -> int:
+        """The images with at least one non-crowd instance annotation (the paper sampling's pool)."""
+        return len(self.image_ids)
+
+    def scene_at(self, index: int | None, rng: np.random.Generator) -> Scene:
+        """The scene of the ``index``-th image with an annotation (in image-id order)."""
+        if index is None:
+            raise ValueError("a COCO scene needs a pool index")
+        return self.scene(self.image_ids[index])
 
     def scene_with_instances(self, rng: np.random.Generator) -> Scene:
         for _ in range(100):
