@@ -139,7 +139,7 @@ def test_config_keys_used_in_paths_must_be_plain_names(tmp_path, capsys, section
 def test_model_and_dataset_folders_stay_inside_results(tmp_path):
     from uasbench.config import dataset_root
     from uasbench.errors import ConfigError
-    from uasbench.pipeline.methods import model_dir
+    from uasbench.layout import model_dir
 
     config = {"results_dir": str(tmp_path / "results"), "datasets": {"../../x": {"kind": "synthetic-ad"}}}
     with pytest.raises(ConfigError, match="outside"):

@@ -65,8 +65,6 @@ class Method:
     name: ClassVar[str] = "method"
     #: number of normal images per category the method uses at test time (0 = zero-shot, None = full training set)
     shots: ClassVar[int | None] = 1
-    #: False for methods that fit a memory on fixed prompts (PatchCore, WinCLIP+): no per-query prompt batches
-    accepts_prompt_batch: ClassVar[bool] = True
     #: True for methods that keep a memory fitted once per category on its k prompt images (PatchCore, WinCLIP+,
     #: prompt-diff): with fixed prompts they predict from that memory and get no prompt batch
     uses_memory: ClassVar[bool] = False
