@@ -1,5 +1,5 @@
 """Bad input must never cost the user data: ``predict --out`` replaces only its own earlier output, config keys
-cannot leave ``results_dir``, and nonsense numbers on the command line are usage errors (issue 13, first half).
+cannot leave ``results_dir``, and nonsense numbers on the command line are usage errors.
 
 Training settings (typos, options, resume, whole-number floats) are in test_bad_input_training.py.
 """
