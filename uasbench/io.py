@@ -147,15 +147,6 @@ def ensure_writable_dir(path: str | os.PathLike) -> Path:
     return path
 
 
-def ensure_writable_file(path: str | os.PathLike) -> Path:
-    """Fail before any computing when an output file's folder cannot be created or the path is a folder."""
-    path = Path(path)
-    if path.is_dir():
-        raise OutputError(f"cannot write {path}: it is an existing directory")
-    ensure_writable_dir(path.parent)
-    return path
-
-
 def read_json_object(path: str | os.PathLike) -> dict[str, Any]:
     """A JSON file that must hold an object; a DataError naming the file otherwise."""
     from uasbench.errors import DataError

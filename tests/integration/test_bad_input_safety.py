@@ -1,5 +1,5 @@
 """Bad input must never cost the user data: ``predict --out`` replaces only its own earlier output, config keys
-cannot leave ``results_dir``, and nonsense numbers on the command line are usage errors (issue 13, first half).
+cannot leave ``results_dir``, and nonsense numbers on the command line are usage errors.
 
 Training settings (typos, options, resume, whole-number floats) are in test_bad_input_training.py.
 """
@@ -139,7 +139,7 @@ def test_config_keys_used_in_paths_must_be_plain_names(tmp_path, capsys, section
 def test_model_and_dataset_folders_stay_inside_results(tmp_path):
     from uasbench.config import dataset_root
     from uasbench.errors import ConfigError
-    from uasbench.pipeline.methods import model_dir
+    from uasbench.layout import model_dir
 
     config = {"results_dir": str(tmp_path / "results"), "datasets": {"../../x": {"kind": "synthetic-ad"}}}
     with pytest.raises(ConfigError, match="outside"):

@@ -1,4 +1,4 @@
-"""Training settings are never silently ignored (issue 13, first half): a misspelt key or option, a whole-number
+"""Training settings are never silently ignored: a misspelt key or option, a whole-number
 float, a setting read from the wrong place, or a resume under changed settings is an exit-2 message naming the key
 path and the file; nothing trains with defaults the user did not ask for.
 """

@@ -40,7 +40,7 @@ def test_best_match_agrees_with_brute_force_cosine():
 class MeanColour:
     """A stand-in method whose best-match descriptor is each image's mean colour (encode → one 'stage')."""
 
-    name, shots, accepts_prompt_batch = "mean-colour", 1, True
+    name, shots = "mean-colour", 1
 
     def __init__(self) -> None:
         self.model = types.SimpleNamespace(encode=lambda x: [x])

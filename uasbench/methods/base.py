@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import torch
@@ -65,8 +67,6 @@ class Method:
     name: ClassVar[str] = "method"
     #: number of normal images per category the method uses at test time (0 = zero-shot, None = full training set)
     shots: ClassVar[int | None] = 1
-    #: False for methods that fit a memory on fixed prompts (PatchCore, WinCLIP+): no per-query prompt batches
-    accepts_prompt_batch: ClassVar[bool] = True
     #: True for methods that keep a memory fitted once per category on its k prompt images (PatchCore, WinCLIP+,
     #: prompt-diff): with fixed prompts they predict from that memory and get no prompt batch
     uses_memory: ClassVar[bool] = False
@@ -86,6 +86,9 @@ class Method:
     preprocessing: ClassVar[Preprocessing] = DEFAULT_PREPROCESSING
     model: nn.Module
     weight_source: str = "random"
+    #: labels every result of this method records as ``method.<key>`` (e.g. OneNIP's normaliser); a method sets
+    #: its own (a new mapping, never mutating this shared empty default)
+    result_tags: Mapping[str, Any] = MappingProxyType({})
 
     @classmethod
     def bound_options(cls, options: dict[str, Any]) -> dict[str, Any]:
@@ -142,6 +145,11 @@ class Method:
         if self.uses_memory or not self.shots:
             return None
         return chosen[:1].expand(num_queries, -1, -1, -1)
+
+    def finalize_dataset(self, results: dict[str, dict[str, Any]]) -> None:
+        """Called once after every category of a dataset is predicted, with each category's ``maps`` and
+        ``scores`` (rewritten in place), for methods whose maps depend on the whole test set (OneNIP's test-set
+        normaliser). Default: nothing to do."""
 
     @torch.no_grad()
     def predict(self, query: torch.Tensor, prompt: torch.Tensor | None = None,

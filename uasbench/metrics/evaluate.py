@@ -115,9 +115,6 @@ class EvaluationResult:
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise MetricInputError(f"not a metrics result (need 'protocol' and 'per_category'): {err}") from err
 
-    def to_dataframe(self) -> "Any":
-        return results_to_dataframe(self)
-
 
 def evaluate_categories(categories: Mapping[str, Any] | Iterable[tuple[str, Any]],
                         protocol: str = DEFAULT_PROTOCOL, meta: Mapping[str, Any] | None = None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,11 +16,6 @@ from uasbench.methods.registry import method_class
 from uasbench.methods.state_dicts import listed
 from uasbench.pipeline.weights import needs_of, pretrained_only, run_requests
 from uasbench.training.checkpoint import check_finite_weights
-
-
-def model_dir(config: dict, model_name: str) -> Path:
-    """``<results_dir>/models/<model_name>``, never outside it (see uasbench.layout.model_dir)."""
-    return layout.model_dir(config, model_name)
 
 
 def build_run_method(config: dict, run: dict, device: torch.device, *, name: str = "run"

@@ -80,9 +80,8 @@ def run_predict(config: dict, run_name: str, dataset: str, seed: int, out_dir: s
             results[category] = {"maps": maps, "scores": scores, "masks": load_masks(tests, size),
                                  "paths": [str(s.image_path) for s in tests], "labels": [s.label for s in tests]}
             n_images += len(tests)
-    if hasattr(method, "finalize_dataset"):  # e.g. OneNIP's test-set normaliser of the fused map
-        method.finalize_dataset(results)
-    info.update({f"method.{k}": v for k, v in getattr(method, "result_tags", {}).items()})
+    method.finalize_dataset(results)  # e.g. OneNIP's test-set normaliser of the fused map
+    info.update({f"method.{k}": v for k, v in method.result_tags.items()})
     seconds = time.perf_counter() - t0
     map_scales = {category: to_float16(r["maps"]) for category, r in results.items()}
     meta = {"run": run_name, "method": run["method"], "dataset": dataset, "seed": seed, "prompt": prompt_mode,

@@ -202,9 +202,6 @@ class PromptSelector:
             chosen = self._load([normals[i] for i in indices])
             method.fit(chosen, category)  # memory methods build their memory here, once per category
             return method.prompts_for(chosen, len(queries))
-        if not getattr(method, "accepts_prompt_batch", True):
-            raise ConfigError(f"method {method.name!r} fits a memory on fixed prompts; prompt mode {mode!r} is not "
-                              "supported")
         if mode == "random-per-image":
             rng = np.random.default_rng([self.seed, zlib.crc32(category.encode())])
             return self._load([normals[i] for i in rng.integers(0, len(normals), size=len(queries))])

@@ -20,7 +20,7 @@ from uasbench.errors import ConfigError
 from uasbench.io import check_creatable_dir, save_torch, write_json
 from uasbench.methods import create
 from uasbench.methods.registry import method_class
-from uasbench.pipeline.methods import method_kwargs, model_dir
+from uasbench.pipeline.methods import method_kwargs
 from uasbench.pipeline.weights import pretrained_only, training_needs
 from uasbench.training.distributed import is_main_process
 from uasbench.training.loop import TrainSpec, train
@@ -58,7 +58,7 @@ def run_training(config: dict, model_name: str, device: torch.device, resume: bo
                  out_dir: str | Path | None = None) -> dict[str, Any]:
     """Train ``training.<model_name>`` into ``out_dir`` (default: its model folder); returns the summary it wrote."""
     entry, method_cls, spec = training_spec(config, model_name)
-    out = check_creatable_dir(Path(out_dir) if out_dir else model_dir(config, model_name))
+    out = check_creatable_dir(Path(out_dir) if out_dir else layout.model_dir(config, model_name))
     torch.manual_seed(spec.seed)
     with pretrained_only(config, entry, training_needs(config, model_name, refusable_only=True)):
         method = create(entry["method"], **method_kwargs(entry))

@@ -2,8 +2,8 @@
 
 Sources (re-counted from the public split files, not typed from papers): MVTec AD from UniAD
 ``data/MVTec-AD/{train,test}.json``; VisA from ``split_csv/1cls.csv`` of amazon-science/spot-diff; BTAD and
-GoodsAD from MetaUAS ``data/{BT-AD,GoodsAD}/{train,test}.json``. Totals agree with
-shared/reference/baselines_metrics_datasets.md §3 (a unit test re-adds them).
+GoodsAD from MetaUAS ``data/{BT-AD,GoodsAD}/{train,test}.json``. Totals agree with the project's reference
+notes on baselines, metrics and datasets (§3; a unit test re-adds them).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ LAYERS: dict[str, int] = {
     "backbones": 1, "metrics": 1,
     "datasets": 2,
     "methods": 3,
-    "config": 4, "regression": 4, "reports": 4,
+    "config": 4, "inputs": 4, "regression": 4, "reports": 4,
     "pipeline": 5,
     "cli": 6, "__main__": 6,
 }
