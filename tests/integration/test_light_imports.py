@@ -61,8 +61,7 @@ def test_evaluate_track_report_regress_import_no_model_code(tmp_path):
     config = make_tracked_results(tmp_path)
     config_path = tmp_path / "c.yaml"
     config_path.write_text(yaml.safe_dump(config))
-    # a method that draws no prompt runs once, as seed 0
-    prediction = tmp_path / "results" / "predictions" / "mydata" / "random" / "seed0"
+    prediction = tmp_path / "results" / "predictions" / "mydata" / "random" / "seed1"
     golden = tmp_path / "golden.json"
     cfg = ("--config", str(config_path))
     uas = ("-m", "uasbench")
