@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from uasbench.inputs.download import file_digest
-from uasbench.inputs.preflight import config_needs
+from uasbench.inputs.preflight import config_inputs
 from uasbench.inputs.sources import ARCHIVE_FORMATS, load_sources
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +32,7 @@ def test_paper_config_prompt_files_and_roots_match_the_table():
     config = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
     prompt_files = {spec.path for spec in SOURCES["metauas-prompts"].files}
     assert all(spec.checksum_kind == "git_blob" for spec in SOURCES["metauas-prompts"].files)
-    needs = list(config_needs(config, SOURCES))
+    needs = list(config_inputs(config, SOURCES))
     assert len(next(n for n in needs if n.kind == "prompts").prompt_files) == 3 * 5 + 3  # 5 seeds + best-match
     for need in needs:
         assert set(need.prompt_files) <= prompt_files, set(need.prompt_files) - prompt_files
@@ -73,7 +73,7 @@ def test_the_official_checkpoint_route_fetches_each_checkpoint_where_its_config_
     from uasbench.inputs.preflight import fetch_command, fetched_path
 
     config = {**load_config(ROOT / "config" / "paper-official.yaml"), "data_root": "/data"}
-    needs = {need.key: need for need in config_needs(config, SOURCES)}
+    needs = {need.key: need for need in config_inputs(config, SOURCES)}
     assert config["checkpoints"]
     for name, entry in config["checkpoints"].items():
         need = needs[f"checkpoints.{name}.source"]

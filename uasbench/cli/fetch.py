@@ -46,7 +46,7 @@ def _selected(args: argparse.Namespace, sources: dict) -> tuple[list, dict | Non
     config = None
     if args.config:
         from uasbench.config import load_config
-        from uasbench.inputs.preflight import config_needs
+        from uasbench.inputs.preflight import config_inputs
 
         config = load_config(args.config)
     unknown = [n for n in args.names if n not in sources]
@@ -54,7 +54,7 @@ def _selected(args: argparse.Namespace, sources: dict) -> tuple[list, dict | Non
         raise ConfigError(f"unknown source(s) {', '.join(unknown)}; known: {', '.join(sources)}")
     chosen = list(args.names)
     if config is not None:
-        chosen += [need.source.name for need in config_needs(config, sources) if need.source is not None]
+        chosen += [need.source.name for need in config_inputs(config, sources) if need.source is not None]
     if args.all:
         chosen += list(sources)
     if not chosen:
@@ -64,10 +64,10 @@ def _selected(args: argparse.Namespace, sources: dict) -> tuple[list, dict | Non
 
 def _print_place_hints(config: dict, root) -> None:
     """Where the config names another place than the one a fetch fills: the command that fills the config's."""
-    from uasbench.inputs.preflight import config_needs, fetch_command, fetched_path
+    from uasbench.inputs.preflight import config_inputs, fetch_command, fetched_path
 
     config = {**config, "data_root": str(root)}
-    for need in config_needs(config):
+    for need in config_inputs(config):
         target = fetched_path(need, config)
         if target is not None and need.path != target:
             print(f"note: {need.key} = {need.path}, not {target}: `{fetch_command(need, config)}` fills it there")

@@ -56,7 +56,7 @@ def needs_pretrained(config: Mapping[str, Any]) -> bool:
     return config.get("tier") == "paper" and not config.get("allow_random_weights", False)
 
 
-def config_needs(config: Mapping[str, Any], sources: Mapping[str, Source] | None = None) -> Iterator[Need]:
+def config_inputs(config: Mapping[str, Any], sources: Mapping[str, Source] | None = None) -> Iterator[Need]:
     """The inputs of a config, in config order; synthetic datasets are built by the DAG and need nothing."""
     sources = load_sources() if sources is None else sources
     seen_roots = set()
@@ -145,7 +145,7 @@ def missing_inputs(config: Mapping[str, Any], fetched_by_workflow: frozenset[str
     """One line per missing or incomplete input; sources in ``fetched_by_workflow`` are left to the DAG, which
     needs the config to name the places it fetches them to."""
     lines = []
-    for need in config_needs(config):
+    for need in config_inputs(config):
         if need.source is not None and need.source.name in fetched_by_workflow:
             target = fetched_path(need, config)
             if target is not None and need.path != target:

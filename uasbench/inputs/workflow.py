@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from uasbench.inputs.preflight import config_needs
+from uasbench.inputs.preflight import config_inputs
 from uasbench.inputs.sources import data_root, load_sources, source_for, stamp_path
 
 
@@ -13,7 +13,7 @@ def fetched_sources(config: Mapping[str, Any]) -> list[str]:
     """Names of the sources the DAG downloads (none unless ``fetch: true``; manual ones are only checked)."""
     if not config.get("fetch"):
         return []
-    return list(dict.fromkeys(n.source.name for n in config_needs(config)
+    return list(dict.fromkeys(n.source.name for n in config_inputs(config)
                               if n.source is not None and not n.source.manual))
 
 
@@ -21,7 +21,7 @@ def stamps_for(config: Mapping[str, Any], keys: tuple[str, ...], extra: tuple[st
     """Stamp files of the fetched sources behind the config keys (or key prefixes) given, and of the sources
     named in ``extra``."""
     fetched = set(fetched_sources(config))
-    names = [n.source.name for n in config_needs(config) if n.source is not None and n.key.startswith(keys)]
+    names = [n.source.name for n in config_inputs(config) if n.source is not None and n.key.startswith(keys)]
     return [str(stamp_path(data_root(config), name)) for name in dict.fromkeys([*extra, *names]) if name in fetched]
 
 
