@@ -126,14 +126,13 @@ def check_creatable_dir(path: str | os.PathLike) -> Path:
     """Fail before any computing, creating nothing, when ``path`` cannot become a folder we can write into: it or
     an ancestor is a file (e.g. a ``results_dir`` that is a file), or the nearest existing folder is read-only."""
     path = Path(path)
-    if (blocker := file_in_the_way(Path(os.path.abspath(path)))) is not None:
+    absolute = Path(os.path.abspath(path))
+    if (blocker := file_in_the_way(absolute)) is not None:
         raise OutputError(f"cannot create output folder {path}: {blocker} is a file, not a folder")
-    for candidate in (path, *Path(os.path.abspath(path)).parents):
-        if candidate.exists():
-            if not os.access(candidate, os.W_OK | os.X_OK):
-                raise OutputError(f"cannot write output folder {path}: {candidate} is read-only for this user "
-                                  "(no write permission); choose a writable folder")
-            break
+    nearest = next(p for p in (absolute, *absolute.parents) if p.exists())  # a folder: nothing is in the way
+    if not os.access(nearest, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write output folder {path}: {nearest} is read-only for this user "
+                          "(no write permission); choose a writable folder")
     return path
 
 
